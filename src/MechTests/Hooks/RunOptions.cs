@@ -1,0 +1,46 @@
+namespace MechTests.Hooks;
+
+/// <summary>What a forward pass records and changes.</summary>
+/// <example><code>
+/// var options = new RunOptions { Cache = HookFilter.All, RecordForBackward = true };
+/// </code></example>
+public sealed class RunOptions
+{
+    /// <summary>Hook points whose (post-intervention) activations are cached. Default none.</summary>
+    public HookFilter Cache { get; init; } = HookFilter.None;
+
+    /// <summary>Interventions, applied in list order at their hook points.</summary>
+    public List<Intervention> Interventions { get; init; } = new();
+
+    /// <summary>
+    /// Compute each head's q/k/v input separately (hook points <c>hook_q_input</c>/<c>hook_k_input</c>/<c>hook_v_input</c>),
+    /// as edge-level patching and attribution need. Turned on automatically when one of those hook points is cached or
+    /// intervened on.
+    /// </summary>
+    public bool SplitQkvInput { get; init; }
+
+    /// <summary>Keep what the backward pass needs. Required before calling Backward on the result.</summary>
+    public bool RecordForBackward { get; init; }
+
+    /// <summary>Shared instance with defaults (no cache, no interventions).</summary>
+    public static RunOptions Default { get; } = new();
+}
+
+/// <summary>What a backward pass returns.</summary>
+/// <example><code>
+/// var grads = engine.Backward(pass, dLogits, new BackwardOptions { Gradients = HookFilter.All, StopGradientAtLayerWrite = 3 });
+/// </code></example>
+public sealed class BackwardOptions
+{
+    /// <summary>Hook points whose gradients are returned. Default all.</summary>
+    public HookFilter Gradients { get; init; } = HookFilter.All;
+
+    /// <summary>
+    /// GradDrop: zero the gradient flowing into layer l's residual writes (its attn_out and mlp_out), so the gradient
+    /// passes layer l only along the skip connection. Null: no stop.
+    /// </summary>
+    public int? StopGradientAtLayerWrite { get; init; }
+
+    /// <summary>Also compute gradients of every weight (for fine-tuning).</summary>
+    public bool WeightGradients { get; init; }
+}

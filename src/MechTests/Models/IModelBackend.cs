@@ -1,0 +1,73 @@
+using MechTests.Hooks;
+using MechTests.Tensors;
+
+namespace MechTests.Models;
+
+/// <summary>
+/// The seam between measurement and engine: run with a cache, run with interventions, gradients at hook points.
+/// The managed <see cref="Transformer"/> implements it; another backend (TorchSharp, a GPU) can slot in behind it
+/// without touching the layers above.
+/// </summary>
+/// <example><code>
+/// IModelBackend engine = new Transformer(model.Config, model.Weights);
+/// var pass = engine.Run(new[] { tokens }, new RunOptions { RecordForBackward = true, Cache = HookFilter.All });
+/// var grads = engine.Backward(pass, dLogits, new BackwardOptions());
+/// </code></example>
+public interface IModelBackend
+{
+    /// <summary>The model's shape.</summary>
+    ModelConfig Config { get; }
+
+    /// <summary>Runs a batch of equal-length token sequences.</summary>
+    ForwardPass Run(IReadOnlyList<int[]> tokens, RunOptions options);
+
+    /// <summary>
+    /// Back-propagates <paramref name="dLogits"/> (∂metric/∂logits, shape [b,p,V]) from a pass recorded with
+    /// <see cref="RunOptions.RecordForBackward"/>.
+    /// </summary>
+    BackwardPass Backward(ForwardPass pass, Tensor dLogits, BackwardOptions options);
+}
+
+/// <summary>The result of a forward pass.</summary>
+public sealed class ForwardPass
+{
+    internal ForwardPass(Tensor logits, ActivationCache cache, int batch, int positions, object? tape)
+    {
+        Logits = logits;
+        Cache = cache;
+        Batch = batch;
+        Positions = positions;
+        Tape = tape;
+    }
+
+    /// <summary>Logits [b,p,V].</summary>
+    public Tensor Logits { get; }
+
+    /// <summary>Cached activations (post-intervention).</summary>
+    public ActivationCache Cache { get; }
+
+    /// <summary>Batch size.</summary>
+    public int Batch { get; }
+
+    /// <summary>Sequence length.</summary>
+    public int Positions { get; }
+
+    /// <summary>Backend-specific record for the backward pass; null when not recorded.</summary>
+    internal object? Tape { get; }
+}
+
+/// <summary>The result of a backward pass: gradients of the metric at hook points and (optionally) weights.</summary>
+public sealed class BackwardPass
+{
+    internal BackwardPass(ActivationCache gradients, IReadOnlyDictionary<string, float[]>? weightGradients)
+    {
+        Gradients = gradients;
+        WeightGradients = weightGradients;
+    }
+
+    /// <summary>∂metric/∂activation by hook-point name, shaped like the activation.</summary>
+    public ActivationCache Gradients { get; }
+
+    /// <summary>∂metric/∂weight keyed like <see cref="ModelWeights.Named"/>; null unless requested.</summary>
+    public IReadOnlyDictionary<string, float[]>? WeightGradients { get; }
+}
