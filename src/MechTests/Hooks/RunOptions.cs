@@ -22,6 +22,12 @@ public sealed class RunOptions
     /// <summary>Keep what the backward pass needs. Required before calling Backward on the result.</summary>
     public bool RecordForBackward { get; init; }
 
+    /// <summary>
+    /// Start at block <see cref="ResumePoint.Layer"/> from a given residual stream instead of the embeddings, reusing
+    /// everything upstream (patching uses this to avoid recomputing unchanged layers). Hooks before that block do not run.
+    /// </summary>
+    public ResumePoint? ResumeFrom { get; init; }
+
     /// <summary>Shared instance with defaults (no cache, no interventions).</summary>
     public static RunOptions Default { get; } = new();
 }
@@ -44,3 +50,6 @@ public sealed class BackwardOptions
     /// <summary>Also compute gradients of every weight (for fine-tuning).</summary>
     public bool WeightGradients { get; init; }
 }
+
+/// <summary>Where a resumed forward pass starts: the residual stream entering <paramref name="Layer"/>, shape [b,p,d].</summary>
+public sealed record ResumePoint(int Layer, MechTests.Tensors.Tensor ResidPre);

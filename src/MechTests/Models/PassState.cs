@@ -48,6 +48,7 @@ internal sealed class LayerTape
     public required float[] ResidPre;      // [N,d] block input (post-intervention)
     public float[]? Mean1, Rstd1;          // fused ln1 stats [N]
     public float[]? Ln1;                   // fused ln1 output [N,d]
+    public bool Split;                     // q/k/v inputs computed per head
     public float[]? QIn, KIn, VIn;         // split inputs [N,H,d]
     public float[]? SplitMean, SplitRstd;  // split ln1 stats [3][H][N]
     public required float[] QRot;          // [N,H·dh] queries after rotary
@@ -69,5 +70,4 @@ internal sealed class Tape
     public required int[][] Tokens;
     public required LayerTape[] Layers;
     public required float[] ResidFinal, MeanF, RstdF, LnF;
-    public required bool Split;
 }

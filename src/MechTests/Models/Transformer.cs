@@ -49,30 +49,30 @@ public sealed partial class Transformer : IModelBackend
         var (b, t) = CheckTokens(tokens);
         int n = b * t;
         var hooks = new PassHooks(options);
-        bool split = options.SplitQkvInput || Enumerable.Range(0, Config.NLayers).Any(l =>
-            hooks.Active(HookNames.QInput(l)) || hooks.Active(HookNames.KInput(l)) || hooks.Active(HookNames.VInput(l)));
+        // Split q/k/v inputs only in the layers that need them: it costs 3·H norms per layer.
+        var split = Enumerable.Range(0, Config.NLayers).Select(l => options.SplitQkvInput ||
+            hooks.Active(HookNames.QInput(l)) || hooks.Active(HookNames.KInput(l)) || hooks.Active(HookNames.VInput(l))).ToArray();
+        int start = 0;
+        if (options.ResumeFrom is { } resume)
+        {
+            if (options.RecordForBackward)
+                throw new ArgumentException("RunOptions.ResumeFrom cannot be combined with RecordForBackward: the skipped layers have no record.");
+            if (resume.Layer < 0 || resume.Layer >= Config.NLayers)
+                throw new ArgumentException($"ResumeFrom.Layer = {resume.Layer}; the model has layers 0..{Config.NLayers - 1}.");
+            if (resume.ResidPre.Rank != 3 || resume.ResidPre.Shape[0] != b || resume.ResidPre.Shape[1] != t || resume.ResidPre.Shape[2] != D)
+                throw new ArgumentException($"ResumeFrom.ResidPre has shape {resume.ResidPre.ShapeText}; expected [{b}, {t}, {D}].");
+            start = resume.Layer;
+        }
         foreach (var name in hooks.InterventionHooks)
             if (!HookNameIsKnown(name))
                 throw new ArgumentException($"Intervention at unknown hook point '{name}'. See HookNames for the naming scheme (e.g. '{HookNames.Result(0)}').");
 
-        // Embeddings.
-        var embed = new float[n * D];
-        for (int i = 0; i < n; i++)
-            Array.Copy(Weights.TokenEmbed, tokens[i / t][i % t] * D, embed, i * D, D);
-        hooks.At(HookNames.Embed, -1, embed, b, t, D);
-        var resid = (float[])embed.Clone();
-        if (Config.LearnedPositions)
-        {
-            var pos = new float[n * D];
-            for (int i = 0; i < n; i++) Array.Copy(Weights.PosEmbed!, (i % t) * D, pos, i * D, D);
-            hooks.At(HookNames.PosEmbed, -1, pos, b, t, D);
-            TensorPrimitives.Add(resid, pos, resid);
-        }
+        float[] resid = options.ResumeFrom != null ? (float[])options.ResumeFrom.ResidPre.Data.Clone() : Embed(tokens, b, t, hooks);
 
         var layers = options.RecordForBackward ? new LayerTape[Config.NLayers] : null;
-        for (int l = 0; l < Config.NLayers; l++)
+        for (int l = start; l < Config.NLayers; l++)
         {
-            var tape = Block(l, resid, b, t, split, hooks);
+            var tape = Block(l, resid, b, t, split[l], hooks);
             resid = tape.ResidPost;
             if (layers != null) layers[l] = tape.Tape;
         }
@@ -95,9 +95,26 @@ public sealed partial class Transformer : IModelBackend
             MeanF = meanF,
             RstdF = rstdF,
             LnF = lnF,
-            Split = split,
         };
         return new ForwardPass(new Tensor(logits, b, t, V), hooks.Cache, b, t, fullTape);
+    }
+
+    private float[] Embed(IReadOnlyList<int[]> tokens, int b, int t, PassHooks hooks)
+    {
+        int n = b * t;
+        var embed = new float[n * D];
+        for (int i = 0; i < n; i++)
+            Array.Copy(Weights.TokenEmbed, tokens[i / t][i % t] * D, embed, i * D, D);
+        hooks.At(HookNames.Embed, -1, embed, b, t, D);
+        var resid = (float[])embed.Clone();
+        if (Config.LearnedPositions)
+        {
+            var pos = new float[n * D];
+            for (int i = 0; i < n; i++) Array.Copy(Weights.PosEmbed!, (i % t) * D, pos, i * D, D);
+            hooks.At(HookNames.PosEmbed, -1, pos, b, t, D);
+            TensorPrimitives.Add(resid, pos, resid);
+        }
+        return resid;
     }
 
     private (float[] ResidPost, LayerTape Tape) Block(int l, float[] residIn, int b, int t, bool split, PassHooks hooks)
@@ -258,7 +275,7 @@ public sealed partial class Transformer : IModelBackend
         var tape = new LayerTape
         {
             ResidPre = residPre, Mean1 = mean1, Rstd1 = rstd1, Ln1 = ln1, QIn = qIn, KIn = kIn, VIn = vIn,
-            SplitMean = sMean, SplitRstd = sRstd, QRot = q, KRot = kU, V = vU, Pattern = pattern, Z = z,
+            Split = split, SplitMean = sMean, SplitRstd = sRstd, QRot = q, KRot = kU, V = vU, Pattern = pattern, Z = z,
             MlpIn = mlpIn, Mean2 = mean2, Rstd2 = rstd2, Ln2 = ln2, Pre = pre, Lin = lin, Post = post,
         };
         return (residPost, tape);

@@ -161,7 +161,7 @@ public sealed partial class Transformer
             Ops.Rotary(dK, b, t, H, Dh, Config.RotaryDims, Config.Rotary, _cos, _sin, inverse: true);
         }
         ctx.Emit(HookNames.Q(l), dQ, b, t, H, Dh);
-        bool perHead = tape.Split || ctx.Wants(HookNames.QInput(l)) || ctx.Wants(HookNames.KInput(l)) || ctx.Wants(HookNames.VInput(l));
+        bool perHead = lt.Split || ctx.Wants(HookNames.QInput(l)) || ctx.Wants(HookNames.KInput(l)) || ctx.Wants(HookNames.VInput(l));
         float[]? dKg = null, dVg = null;
         if (!perHead || ctx.Wants(HookNames.K(l))) dKg = Group(dK, n);
         if (!perHead || ctx.Wants(HookNames.V(l))) dVg = Group(dV, n);
@@ -188,7 +188,7 @@ public sealed partial class Transformer
             Ops.NormBackward(Config.Norm, lt.ResidPre, n, D, w.Ln1Weight, lt.Mean1!, lt.Rstd1!, dLn1, dAttnIn, false,
                 ctx.WOpt(p + "ln1.w", D), w.Ln1Bias != null ? ctx.WOpt(p + "ln1.b", D) : null);
         }
-        else PerHeadInputBackward(l, lt, tape.Split, dQ, dK, dV, dAttnIn, ctx);
+        else PerHeadInputBackward(l, lt, lt.Split, dQ, dK, dV, dAttnIn, ctx);
 
         var dResidPre = new float[n * D];
         TensorPrimitives.Add(upstream, dAttnIn, dResidPre);
