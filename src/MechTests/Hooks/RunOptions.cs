@@ -28,6 +28,9 @@ public sealed class RunOptions
     /// </summary>
     public ResumePoint? ResumeFrom { get; init; }
 
+    /// <summary>Compute logits only at each sequence's last position (logits [b,1,V]); saves the unembedding elsewhere.</summary>
+    public bool LastPositionLogitsOnly { get; init; }
+
     /// <summary>Shared instance with defaults (no cache, no interventions).</summary>
     public static RunOptions Default { get; } = new();
 }

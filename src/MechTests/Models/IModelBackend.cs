@@ -26,6 +26,14 @@ public interface IModelBackend
     /// <see cref="RunOptions.RecordForBackward"/>.
     /// </summary>
     BackwardPass Backward(ForwardPass pass, Tensor dLogits, BackwardOptions options);
+
+    /// <summary>
+    /// Maps residual-stream inputs [b,p,d] through query head <paramref name="head"/>'s ln1 and its query (or key)
+    /// projection, rotary included: what the head's &lt;q&gt; (or &lt;k&gt;) port would compute from that input. For
+    /// keys under grouped-query attention the head's kv group is used. Returns [b,p,d_head]. AtP*'s QK fix uses it to
+    /// recompute attention logits exactly.
+    /// </summary>
+    Tensor ProjectHeadInput(int layer, int head, bool key, Tensor residInput);
 }
 
 /// <summary>The result of a forward pass.</summary>

@@ -52,6 +52,8 @@ public sealed partial class Transformer : IModelBackend
         // Split q/k/v inputs only in the layers that need them: it costs 3·H norms per layer.
         var split = Enumerable.Range(0, Config.NLayers).Select(l => options.SplitQkvInput ||
             hooks.Active(HookNames.QInput(l)) || hooks.Active(HookNames.KInput(l)) || hooks.Active(HookNames.VInput(l))).ToArray();
+        if (options.LastPositionLogitsOnly && options.RecordForBackward)
+            throw new ArgumentException("RunOptions.LastPositionLogitsOnly cannot be combined with RecordForBackward.");
         int start = 0;
         if (options.ResumeFrom is { } resume)
         {
@@ -82,10 +84,14 @@ public sealed partial class Transformer : IModelBackend
         var lnF = new float[n * D];
         Ops.NormForward(Config.Norm, resid, n, D, Weights.LnFinalWeight, Weights.LnFinalBias, Config.NormEps, lnF, meanF, rstdF);
         hooks.At(HookNames.LnFinal, -1, lnF, b, t, D);
-        var logits = new float[n * V];
-        Gemm.Multiply(lnF, D, false, Weights.Unembed, D, true, logits, V, n, V, D);
-        if (Weights.UnembedBias != null) Ops.AddBias(logits, n, V, Weights.UnembedBias);
-        hooks.At(HookNames.Logits, -1, logits, b, t, V);
+        int tOut = options.LastPositionLogitsOnly ? 1 : t;
+        var logits = new float[b * tOut * V];
+        if (options.LastPositionLogitsOnly)
+            for (int i = 0; i < b; i++)
+                Gemm.Multiply(lnF.AsSpan((i * t + t - 1) * D, D), D, false, Weights.Unembed, D, true, logits.AsSpan(i * V, V), V, 1, V, D);
+        else Gemm.Multiply(lnF, D, false, Weights.Unembed, D, true, logits, V, n, V, D);
+        if (Weights.UnembedBias != null) Ops.AddBias(logits, b * tOut, V, Weights.UnembedBias);
+        hooks.At(HookNames.Logits, -1, logits, b, tOut, V);
 
         Tape? fullTape = layers == null ? null : new Tape
         {
@@ -96,7 +102,7 @@ public sealed partial class Transformer : IModelBackend
             RstdF = rstdF,
             LnF = lnF,
         };
-        return new ForwardPass(new Tensor(logits, b, t, V), hooks.Cache, b, t, fullTape);
+        return new ForwardPass(new Tensor(logits, b, tOut, V), hooks.Cache, b, t, fullTape);
     }
 
     private float[] Embed(IReadOnlyList<int[]> tokens, int b, int t, PassHooks hooks)
@@ -360,6 +366,28 @@ public sealed partial class Transformer : IModelBackend
                     TensorPrimitives.MultiplyAdd(v.AsSpan((bi * t + j) * hd + h * Dh, Dh), row[j], zi, zi);
             }
         });
+    }
+
+    /// <inheritdoc />
+    public Tensor ProjectHeadInput(int layer, int head, bool key, Tensor residInput)
+    {
+        if ((uint)layer >= (uint)Config.NLayers) throw new ArgumentOutOfRangeException(nameof(layer));
+        if ((uint)head >= (uint)H) throw new ArgumentOutOfRangeException(nameof(head));
+        int b = residInput.Shape[0], t = residInput.Shape[1], n = b * t;
+        if (residInput.Rank != 3 || residInput.Shape[2] != D) throw new ArgumentException($"Expected [b,p,{D}], got {residInput.ShapeText}.");
+        var w = Weights.Layers[layer];
+        var ln = new float[n * D];
+        Ops.NormForward(Config.Norm, residInput.Data, n, D, w.Ln1Weight, w.Ln1Bias, Config.NormEps, ln, new float[n], new float[n]);
+        int src = key ? head / Config.GroupSize : head;
+        int cols = key ? Hkv * Dh : H * Dh;
+        var weight = key ? w.Wk : w.Wq;
+        var bias = key ? w.Bk : w.Bq;
+        var y = new float[n * Dh];
+        Gemm.Multiply(ln, D, false, weight.AsSpan(src * Dh), cols, false, y, Dh, n, Dh, D);
+        if (bias != null) Ops.AddBias(y, n, Dh, bias.AsSpan(src * Dh, Dh).ToArray());
+        if (Config.Rotary != RotaryStyle.None)
+            Ops.Rotary(y, b, t, 1, Dh, Config.RotaryDims, Config.Rotary, _cos, _sin, inverse: false);
+        return new Tensor(y, b, t, Dh);
     }
 
     private (int Batch, int Positions) CheckTokens(IReadOnlyList<int[]> tokens)
