@@ -1,0 +1,139 @@
+using MechTests.Graphs;
+using MechTests.Hooks;
+using MechTests.Models;
+using MechTests.Tasks;
+using MechTests.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+
+namespace MechTests.Patching;
+
+/// <summary>
+/// Edge-level activation patching by residual linearity: patching u → v adds z_u(corrupted) − z_u(this run) to v's
+/// input and changes nothing else. Single edges reuse everything upstream of the child; a set of edges is patched in
+/// one pass (the circuit run of methods.md §8).
+/// </summary>
+/// <example><code>
+/// var each = EdgePatching.RunEach(runs);                               // one effect per edge
+/// var none = EdgePatching.MetricWithPatchedEdges(runs, _ => false);  // = clean metric
+/// var all = EdgePatching.MetricWithPatchedEdges(runs, _ => true);    // = corrupted metric
+/// </code></example>
+public static class EdgePatching
+{
+    /// <summary>The hook point where a child input is read, and the layer a pass must resume from to reach it.</summary>
+    public static (string Hook, int Layer) InputHook(GraphInput input, ModelConfig c) => input.Node.Kind switch
+    {
+        NodeKind.Head => (input.Port switch
+        {
+            Port.Q => HookNames.QInput(input.Node.Layer),
+            Port.K => HookNames.KInput(input.Node.Layer),
+            _ => HookNames.VInput(input.Node.Layer),
+        }, input.Node.Layer),
+        NodeKind.Mlp => (HookNames.MlpIn(input.Node.Layer), input.Node.Layer),
+        NodeKind.Logits => (HookNames.ResidPost(c.NLayers - 1), c.NLayers - 1),
+        _ => throw new ArgumentException($"'{input.Name}' is not an input."),
+    };
+
+    /// <summary>Patches every edge (or the given edges) separately; effect = metric(patched) − metric(clean).</summary>
+    public static PatchingResult RunEach(TaskRuns runs, IReadOnlyList<GraphEdge>? edges = null, IProgress<int>? progress = null)
+    {
+        edges ??= runs.Graph.Edges;
+        var c = runs.Model.Config;
+        var perPair = new double[runs.PairCount][];
+        for (int i = 0; i < perPair.Length; i++) perPair[i] = new double[edges.Count];
+        int pairOffset = 0;
+        foreach (var batch in runs.Batches)
+        {
+            var deltas = new Dictionary<string, float[]>(StringComparer.Ordinal);
+            float[] Delta(GraphNode u)
+            {
+                if (!deltas.TryGetValue(u.Name, out var dlt)) deltas[u.Name] = dlt = batch.NodeDelta(u, c).Data;
+                return dlt;
+            }
+            foreach (var group in edges.Select((e, i) => (e, i)).GroupBy(x => x.e.Child.Name))
+            {
+                var list = group.ToList();
+                var child = list[0].e.Child;
+                var (hook, layer) = InputHook(child, c);
+                bool head = child.Node.Kind == NodeKind.Head;
+                int features = head ? c.NHeads * c.DModel : c.DModel;
+                int lo = head ? child.Node.Head * c.DModel : 0;
+                var values = Patcher.Run(runs.Model, runs.Task.Metric, batch, hook, layer, list, (x, act, offset, length) =>
+                {
+                    var dlt = Delta(x.e.Parent);
+                    int rows = length / features;
+                    for (int row = 0; row < rows; row++)
+                    {
+                        var dst = act.AsSpan(offset + row * features + lo, c.DModel);
+                        TensorPrimitives.Add(dst, dlt.AsSpan(row * c.DModel, c.DModel), dst);
+                    }
+                }, progress: progress);
+                for (int j = 0; j < list.Count; j++)
+                for (int i = 0; i < batch.Pairs.Length; i++)
+                    perPair[pairOffset + i][list[j].i] = values[j][i] - batch.CleanMetric[i];
+            }
+            pairOffset += batch.Pairs.Length;
+        }
+        return new PatchingResult("edge", runs.CleanMetric, runs.CorruptedMetric, edges.Select(e => e.Name).ToList(), perPair, MetricNames.Of(runs.Task.Metric));
+    }
+
+    /// <summary>
+    /// Per-pair metric of one pass per batch in which every edge with <paramref name="patched"/> true carries its
+    /// corrupted value: in_v += Σ_{patched u→v} (z_u(corrupted) − z_u(this run)), z_u(this run) taken in the same pass.
+    /// </summary>
+    public static double[] MetricWithPatchedEdges(TaskRuns runs, Func<GraphEdge, bool> patched)
+    {
+        var c = runs.Model.Config;
+        var graph = runs.Graph;
+        var byChild = graph.Edges.Where(patched).GroupBy(e => e.Child.Name).ToDictionary(g => g.Key, g => g.Select(e => e.Parent).ToArray());
+        var values = new List<double>();
+        foreach (var batch in runs.Batches)
+        {
+            var interventions = new List<Intervention>();
+            var cacheNames = new HashSet<string>();
+            // Heads of one layer share a hook point: one intervention per hook adds every child's sum.
+            foreach (var hookGroup in graph.Inputs.Where(i => byChild.ContainsKey(i.Name)).GroupBy(i => InputHook(i, c).Hook))
+            {
+                var inputs = hookGroup.ToArray();
+                foreach (var input in inputs)
+                foreach (var u in byChild[input.Name])
+                    cacheNames.Add(OutputHook(u));
+                interventions.Add(new Intervention(hookGroup.Key, (act, ctx) =>
+                {
+                    foreach (var input in inputs)
+                    {
+                        bool head = input.Node.Kind == NodeKind.Head;
+                        int features = head ? c.NHeads * c.DModel : c.DModel;
+                        int lo = head ? input.Node.Head * c.DModel : 0;
+                        int rows = act.Length / features;
+                        foreach (var u in byChild[input.Name])
+                        {
+                            var corr = PairBatch.NodeOutput(batch.Corrupted.Cache, u, c).Data;
+                            var now = PairBatch.NodeOutput(ctx.Current, u, c).Data;
+                            for (int row = 0; row < rows; row++)
+                            {
+                                var dst = act.Data.AsSpan(row * features + lo, c.DModel);
+                                TensorPrimitives.Add(dst, corr.AsSpan(row * c.DModel, c.DModel), dst);
+                                TensorPrimitives.Subtract(dst, now.AsSpan(row * c.DModel, c.DModel), dst);
+                            }
+                        }
+                    }
+                }));
+            }
+            var pass = runs.Model.Run(batch.CleanTokens, new RunOptions
+            {
+                Cache = HookFilter.Where(cacheNames.Contains),
+                Interventions = interventions,
+                LastPositionLogitsOnly = true,
+            });
+            values.AddRange(TaskMetric.Values(runs.Task.Metric, pass.Logits, batch.Pairs, batch.CleanLogProbs));
+        }
+        return values.ToArray();
+    }
+
+    private static string OutputHook(GraphNode u) => u.Kind switch
+    {
+        NodeKind.Input => HookNames.Embed,
+        NodeKind.Head => HookNames.Result(u.Layer),
+        _ => HookNames.MlpOut(u.Layer),
+    };
+}

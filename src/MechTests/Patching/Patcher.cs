@@ -1,0 +1,62 @@
+using MechTests.Hooks;
+using MechTests.Models;
+using MechTests.Tasks;
+using MechTests.Tensors;
+
+namespace MechTests.Patching;
+
+/// <summary>
+/// Runs many single-site patches of one batch efficiently: replicas of the batch's clean prompts are stacked, each
+/// replica carries a different patch, and the pass resumes from the clean residual stream at the patched layer.
+/// </summary>
+internal static class Patcher
+{
+    /// <summary>Rows (tokens) per forward pass that keep the matrix products efficient.</summary>
+    public const int TargetTokensPerPass = 480;
+
+    /// <summary>
+    /// For each patch, the metric per pair of the batch. Every patch in the list must share <paramref name="hook"/> and
+    /// <paramref name="resumeLayer"/> (−1: from the embeddings). <paramref name="apply"/> changes the replica's rows
+    /// of the hook's activation (rows = pairs × positions × features).
+    /// </summary>
+    public static double[][] Run<T>(IModelBackend model, MetricKind metric, PairBatch batch, string hook, int resumeLayer,
+        IReadOnlyList<T> patches, Action<T, float[], int, int> apply, bool splitInputs = false, IProgress<int>? progress = null)
+    {
+        int k = batch.Pairs.Length, t = batch.Positions, d = model.Config.DModel;
+        int perPass = Math.Max(1, TargetTokensPerPass / (k * t));
+        var results = new double[patches.Count][];
+        Tensor? resid = resumeLayer >= 0 ? batch.Clean.Cache[HookNames.ResidPre(resumeLayer)] : null;
+        for (int start = 0; start < patches.Count; start += perPass)
+        {
+            int r = Math.Min(perPass, patches.Count - start);
+            var tokens = new int[r * k][];
+            var pairs = new PromptPair[r * k];
+            var logProbs = new double[r * k][];
+            for (int j = 0; j < r; j++)
+            for (int i = 0; i < k; i++)
+            {
+                tokens[j * k + i] = batch.Pairs[i].Clean;
+                pairs[j * k + i] = batch.Pairs[i];
+                logProbs[j * k + i] = batch.CleanLogProbs[i];
+            }
+            ResumePoint? resume = null;
+            if (resid != null)
+            {
+                var rep = new float[r * resid.Length];
+                for (int j = 0; j < r; j++) Array.Copy(resid.Data, 0, rep, j * resid.Length, resid.Length);
+                resume = new ResumePoint(resumeLayer, new Tensor(rep, r * k, t, d));
+            }
+            int first = start;
+            var iv = new Intervention(hook, (act, _) =>
+            {
+                int rowsPerReplica = act.Length / r; // k·t·features
+                for (int j = 0; j < r; j++) apply(patches[first + j], act.Data, j * rowsPerReplica, rowsPerReplica);
+            });
+            var pass = model.Run(tokens, new RunOptions { ResumeFrom = resume, Interventions = { iv }, LastPositionLogitsOnly = true, SplitQkvInput = false });
+            var values = TaskMetric.Values(metric, pass.Logits, pairs, logProbs);
+            for (int j = 0; j < r; j++) results[start + j] = values.AsSpan(j * k, k).ToArray();
+            progress?.Report(r);
+        }
+        return results;
+    }
+}
