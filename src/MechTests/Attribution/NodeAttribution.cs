@@ -1,0 +1,113 @@
+using MechTests.Hooks;
+using MechTests.Patching;
+using MechTests.Tensors;
+
+namespace MechTests.Attribution;
+
+/// <summary>
+/// Node attribution: AtP and AtP* over any node set (components, q/k/v, neurons, per position).
+/// </summary>
+/// <example><code>
+/// var nodes = NodeSets.Build(engine.Config, NodeGranularity.QueryKeyValue);
+/// var atp = NodeAttribution.AtP(runs, nodes, Aggregation.AbsMean);
+/// var star = NodeAttribution.AtPStar(runs, nodes);        // QK fix for .q/.k nodes + GradDrop, abs_mean
+/// </code></example>
+public static class NodeAttribution
+{
+    /// <summary>AtP: Î(n) = (n(corr) − n(clean)) · ∂L/∂n at the clean run, per pair, then aggregated.</summary>
+    public static AttributionResult AtP(TaskRuns runs, IReadOnlyList<ActivationNode> nodes, Aggregation aggregation = Aggregation.AbsMean)
+    {
+        var perPair = NewScores(runs.PairCount, nodes.Count);
+        var hooks = HookFilter.Only(nodes.Select(n => n.Hook).Distinct().ToArray());
+        int offset = 0;
+        foreach (var batch in runs.Batches)
+        {
+            var grads = Gradients.OfClean(runs, batch, hooks);
+            for (int j = 0; j < nodes.Count; j++)
+            {
+                var est = Linear(nodes[j], batch, grads);
+                for (int i = 0; i < est.Length; i++) perPair[offset + i][j] = est[i];
+            }
+            offset += batch.Pairs.Length;
+        }
+        return new AttributionResult(AttributionMethod.AtP, aggregation, Level(nodes), nodes.Select(n => n.Name).ToList(), perPair);
+    }
+
+    /// <summary>
+    /// AtP*: for each layer ℓ a backward pass with ℓ's residual write dropped; each node's estimate under it (exact
+    /// attention recomputation for query and key nodes, linear otherwise); score = mean over pairs of
+    /// (1/(L−1)) Σ_ℓ |Î_ℓ| (1/L for the input node). Always <c>abs_mean</c>.
+    /// </summary>
+    public static AttributionResult AtPStar(TaskRuns runs, IReadOnlyList<ActivationNode> nodes, bool qkFix = true, bool gradDrop = true)
+    {
+        var c = runs.Model.Config;
+        int layers = c.NLayers;
+        var perPair = NewScores(runs.PairCount, nodes.Count);
+        var hookNames = nodes.Select(n => n.Hook).ToHashSet();
+        for (int l = 0; l < layers; l++) hookNames.Add(HookNames.Pattern(l));
+        var hooks = HookFilter.Where(hookNames.Contains);
+        int offset = 0;
+        foreach (var batch in runs.Batches)
+        {
+            var variants = gradDrop ? Enumerable.Range(0, layers).Select(l => (int?)l).ToList() : new List<int?> { null };
+            foreach (var stop in variants)
+            {
+                var grads = Gradients.OfClean(runs, batch, hooks, stop);
+                for (int j = 0; j < nodes.Count; j++)
+                {
+                    var n = nodes[j];
+                    var est = qkFix && (n.IsQuery || n.IsKey) ? QkFix.NodeEstimate(c, n, batch, grads) : Linear(n, batch, grads);
+                    for (int i = 0; i < est.Length; i++)
+                        perPair[offset + i][j] += gradDrop ? Math.Abs(est[i]) / Gradients.GradDropDivisor(layers, n.Layer >= 0) : est[i];
+                }
+            }
+            offset += batch.Pairs.Length;
+        }
+        var parameters = new Dictionary<string, string>
+        {
+            ["qk_fix"] = qkFix ? "true" : "false",
+            ["graddrop"] = gradDrop ? "true" : "false",
+            ["graddrop_divisor"] = "L-1 for nodes in blocks, L for input",
+        };
+        return new AttributionResult(AttributionMethod.AtPStar, gradDrop ? Aggregation.AbsMean : Aggregation.SignedMean, Level(nodes),
+            nodes.Select(n => n.Name).ToList(), perPair, parameters);
+    }
+
+    /// <summary>Per-pair first-order estimate Σ (corr − clean)·grad over the node's slice.</summary>
+    internal static double[] Linear(ActivationNode n, PairBatch batch, ActivationCache grads)
+    {
+        var clean = batch.Clean.Cache[n.Hook].Data;
+        var corr = batch.Corrupted.Cache[n.Hook].Data;
+        var g = grads[n.Hook].Data;
+        int k = batch.Pairs.Length, t = batch.Positions, f = n.Features;
+        int lo = n.Unit < 0 ? 0 : n.Unit * n.UnitSize, len = n.Unit < 0 ? f : n.UnitSize;
+        var result = new double[k];
+        for (int i = 0; i < k; i++)
+        {
+            double s = 0;
+            for (int p = 0; p < t; p++)
+            {
+                if (n.Position >= 0 && p != n.Position) continue;
+                int o = ((i * t) + p) * f + lo;
+                for (int x = 0; x < len; x++) s += (double)(corr[o + x] - clean[o + x]) * g[o + x];
+            }
+            result[i] = s;
+        }
+        return result;
+    }
+
+    internal static double[][] NewScores(int pairs, int count)
+    {
+        var a = new double[pairs][];
+        for (int i = 0; i < pairs; i++) a[i] = new double[count];
+        return a;
+    }
+
+    internal static string Level(IReadOnlyList<ActivationNode> nodes)
+    {
+        if (nodes.Count == 0) return "node";
+        string kind = nodes[0].Hook.EndsWith("mlp.hook_post", StringComparison.Ordinal) ? "neuron"
+            : nodes[0].Name.Contains(".q", StringComparison.Ordinal) || nodes[0].Name.Contains(".k", StringComparison.Ordinal) ? "qkv" : "node";
+        return nodes[0].Position >= 0 ? kind + "@position" : kind;
+    }
+}
