@@ -499,7 +499,9 @@ public class HuggingFaceLoaderTests
     [InlineData("""{"model_type": "gpt_neox", "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2, "vocab_size": 10, "max_position_embeddings": 16, "rotary_pct": 1.0}""", "field 'intermediate_size' is missing (required)")]
     [InlineData("""{"model_type": "llama", "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 4, "num_key_value_heads": 3, "intermediate_size": 8, "vocab_size": 10, "max_position_embeddings": 16}""", "field 'num_key_value_heads' (3) must divide 'num_attention_heads' (4)")]
     [InlineData("""{"model_type": "llama", "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 4, "intermediate_size": 8, "vocab_size": 10, "max_position_embeddings": 16, "hidden_act": "gelu"}""", "field 'hidden_act' is 'gelu', which is not supported; supported: silu, swish")]
-    [InlineData("""{"model_type": "llama", "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 4, "intermediate_size": 8, "vocab_size": 10, "max_position_embeddings": 16, "rope_scaling": {"type": "linear", "factor": 2.0}}""", "field 'rope_scaling' is Object")]
+    [InlineData("""{"model_type": "llama", "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 4, "intermediate_size": 8, "vocab_size": 10, "max_position_embeddings": 16, "rope_scaling": {"type": "linear", "factor": 2.0}}""", "field 'rope_scaling.type' is 'linear'; only default")]
+    [InlineData("""{"model_type": "llama", "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 4, "intermediate_size": 8, "vocab_size": 10, "max_position_embeddings": 16, "rope_parameters": {"rope_type": "llama3", "rope_theta": 5.0}}""", "field 'rope_parameters.rope_type' is 'llama3'; only default")]
+    [InlineData("""{"model_type": "llama", "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 4, "intermediate_size": 8, "vocab_size": 10, "max_position_embeddings": 16, "rope_parameters": {"rope_theta": "big"}}""", "field 'rope_parameters.rope_theta' must be a number")]
     [InlineData("""{"model_type": "llama", """, "not valid JSON")]
     [InlineData("""[1]""", "the root must be a JSON object")]
     public void Config_errors_name_the_file_and_field(string json, string expected)
@@ -524,6 +526,32 @@ public class HuggingFaceLoaderTests
         Assert.Equal(ActivationKind.GeluTanh, c.Activation);
         Assert.True(c.TiedEmbeddings);
         Assert.Null(c.BosTokenId);
+    }
+
+    [Theory]
+    [InlineData(""", "rope_theta": 1000.0, "rope_scaling": {"rope_type": "default"}""", 1000f)]
+    [InlineData(""", "rope_theta": 1000.0, "rope_parameters": {"rope_type": "default", "rope_theta": 250.0}""", 250f)]
+    [InlineData("", 10000f)]
+    public void Llama_rope_theta_comes_from_rope_parameters_or_the_top_level(string extra, float expected)
+    {
+        using var dir = new TempDir();
+        string path = dir.File("config.json");
+        File.WriteAllText(path, """{"model_type": "llama", "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 4, "intermediate_size": 8, "vocab_size": 10, "max_position_embeddings": 16""" + extra + "}");
+        Assert.Equal(expected, HuggingFaceLoader.ReadConfig(path).RotaryBase);
+    }
+
+    [Fact]
+    public void NeoX_defaults_to_a_quarter_of_the_head_rotary_and_reads_newer_field_names()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("config.json");
+        const string baseJson = """{"model_type": "gpt_neox", "hidden_size": 64, "num_hidden_layers": 1, "num_attention_heads": 4, "intermediate_size": 8, "vocab_size": 10, "max_position_embeddings": 16""";
+        File.WriteAllText(path, baseJson + "}");
+        var c = HuggingFaceLoader.ReadConfig(path);
+        Assert.Equal((4, 10000f, true, ActivationKind.GeluErf), (c.RotaryDims, c.RotaryBase, c.ParallelAttnMlp, c.Activation));
+        File.WriteAllText(path, baseJson + """, "rope_parameters": {"rope_type": "default", "rope_theta": 500.0, "partial_rotary_factor": 0.5}, "use_parallel_residual": false}""");
+        c = HuggingFaceLoader.ReadConfig(path);
+        Assert.Equal((8, 500f, false), (c.RotaryDims, c.RotaryBase, c.ParallelAttnMlp));
     }
 
     [Fact]

@@ -9,14 +9,24 @@ namespace MechTests.Models.Loading;
 internal sealed class ConfigJson
 {
     private readonly JsonElement _root;
+    private readonly string _prefix;
 
     /// <summary>The config file path, used in messages.</summary>
     public string Path { get; }
 
-    private ConfigJson(string path, JsonElement root)
+    private ConfigJson(string path, JsonElement root, string prefix = "")
     {
         Path = path;
         _root = root;
+        _prefix = prefix;
+    }
+
+    /// <summary>A nested object (e.g. <c>rope_parameters</c>) whose errors name <c>outer.inner</c>; null when absent.</summary>
+    public ConfigJson? Nested(string field)
+    {
+        if (!TryGet(field, out var v)) return null;
+        if (v.ValueKind != JsonValueKind.Object) throw Error(field, $"must be an object, found {Describe(v)}");
+        return new ConfigJson(Path, v, _prefix + field + ".");
     }
 
     /// <summary>Reads and parses <paramref name="path"/>; the root must be a JSON object.</summary>
@@ -46,7 +56,7 @@ internal sealed class ConfigJson
     }
 
     /// <summary>An error naming the file and field.</summary>
-    public InvalidDataException Error(string field, string message) => new($"{Path}: field '{field}' {message}.");
+    public InvalidDataException Error(string field, string message) => new($"{Path}: field '{_prefix}{field}' {message}.");
 
     /// <summary>Whether the field is present and not null.</summary>
     public bool Has(string field) => _root.TryGetProperty(field, out var v) && v.ValueKind != JsonValueKind.Null;
@@ -133,11 +143,5 @@ internal sealed class ConfigJson
     {
         if (!TryGet(field, out var v)) return fallback;
         return v.ValueKind == JsonValueKind.String ? v.GetString()! : throw Error(field, $"must be a string, found {Describe(v)}");
-    }
-
-    /// <summary>Rejects a field whose presence (non-null) changes the model's behaviour in a way the engine lacks.</summary>
-    public void RejectIfSet(string field, string why)
-    {
-        if (TryGet(field, out var v)) throw Error(field, $"is {Describe(v)}, but {why}");
     }
 }

@@ -87,6 +87,37 @@ public static partial class HuggingFaceLoader
         return hidden / heads;
     }
 
+    // Only plain RoPE is implemented: rope_scaling (transformers 4.x) and rope_parameters (5.x) must say "default" if
+    // present. Returns rope_parameters, where 5.x keeps rope_theta and partial_rotary_factor, or null.
+    private static ConfigJson? RopeParameters(ConfigJson json)
+    {
+        var scaling = json.Nested("rope_scaling");
+        if (scaling != null)
+        {
+            string typeField = scaling.Has("rope_type") || !scaling.Has("type") ? "rope_type" : "type";
+            string type = scaling.OptionalString(typeField, "(none)");
+            if (type != "default")
+                throw scaling.Error(typeField, $"is '{type}'; only default (unscaled) rotary embeddings are supported");
+        }
+        var parameters = json.Nested("rope_parameters");
+        if (parameters != null)
+        {
+            string type = parameters.OptionalString("rope_type", "default");
+            if (type != "default")
+                throw parameters.Error("rope_type", $"is '{type}'; only default (unscaled) rotary embeddings are supported");
+        }
+        return parameters;
+    }
+
+    // The first (source, field) whose field is set; the last candidate when none is, so defaults and errors name it.
+    private static (ConfigJson Source, string Field) FirstPresent(params (ConfigJson? Source, string Field)[] candidates)
+    {
+        foreach (var (source, field) in candidates)
+            if (source != null && source.Has(field)) return (source, field);
+        var last = candidates[^1];
+        return (last.Source!, last.Field);
+    }
+
     private static ModelConfig Gpt2Config(ConfigJson json)
     {
         int d = json.RequirePositiveInt("n_embd");
@@ -129,17 +160,16 @@ public static partial class HuggingFaceLoader
         int layers = json.RequirePositiveInt("num_hidden_layers");
         int heads = json.RequirePositiveInt("num_attention_heads");
         int dHead = HeadDim(json, "hidden_size", d, "num_attention_heads", heads);
-        json.RejectIfSet("rope_scaling", "scaled rotary embeddings are not supported");
+        var rope = RopeParameters(json);
 
-        // Hugging Face's GPTNeoXConfig defaults rotary_pct to 0.25; newer configs call it partial_rotary_factor.
-        string pctField = json.Has("rotary_pct") || !json.Has("partial_rotary_factor") ? "rotary_pct" : "partial_rotary_factor";
-        double pct = json.OptionalPositiveNumber(pctField, 0.25);
-        if (pct > 1) throw json.Error(pctField, $"must be in (0, 1], found {pct}");
+        // Hugging Face's GPTNeoXConfig defaults rotary_pct to 0.25; newer configs say partial_rotary_factor.
+        var (pctSource, pctField) = FirstPresent((rope, "partial_rotary_factor"), (json, "partial_rotary_factor"), (json, "rotary_pct"));
+        double pct = pctSource.OptionalPositiveNumber(pctField, 0.25);
+        if (pct > 1) throw pctSource.Error(pctField, $"must be in (0, 1], found {pct}");
         int rotaryDims = (int)(dHead * pct);
         if (rotaryDims < 2 || rotaryDims % 2 != 0)
-            throw json.Error(pctField, $"({pct}) gives {rotaryDims} rotary dimensions of d_head={dHead}; expected an even number ≥ 2");
-
-        string baseField = json.Has("rotary_emb_base") || !json.Has("rope_theta") ? "rotary_emb_base" : "rope_theta";
+            throw pctSource.Error(pctField, $"({pct}) gives {rotaryDims} rotary dimensions of d_head={dHead}; expected an even number ≥ 2");
+        var (baseSource, baseField) = FirstPresent((rope, "rope_theta"), (json, "rope_theta"), (json, "rotary_emb_base"));
         bool attnBias = json.OptionalBool("attention_bias", true);
         return new ModelConfig
         {
@@ -158,7 +188,7 @@ public static partial class HuggingFaceLoader
             ParallelAttnMlp = json.OptionalBool("use_parallel_residual", true),
             Rotary = RotaryStyle.RotateHalf,
             RotaryDims = rotaryDims,
-            RotaryBase = (float)json.OptionalPositiveNumber(baseField, 10000),
+            RotaryBase = (float)baseSource.OptionalPositiveNumber(baseField, 10000),
             LearnedPositions = false,
             TiedEmbeddings = json.OptionalBool("tie_word_embeddings", false),
             QkvBias = attnBias,
@@ -180,7 +210,8 @@ public static partial class HuggingFaceLoader
         int dHead = json.Has("head_dim")
             ? json.OptionalPositiveInt("head_dim", 0)
             : HeadDim(json, "hidden_size", d, "num_attention_heads", heads);
-        json.RejectIfSet("rope_scaling", "scaled rotary embeddings are not supported");
+        var rope = RopeParameters(json);
+        var (thetaSource, thetaField) = FirstPresent((rope, "rope_theta"), (json, "rope_theta"));
         if (json.OptionalBool("mlp_bias", false))
             throw json.Error("mlp_bias", "is true, but the engine has no bias slot for the gate projection");
         bool attnBias = json.OptionalBool("attention_bias", false);
@@ -209,7 +240,7 @@ public static partial class HuggingFaceLoader
             GatedMlp = true,
             Rotary = RotaryStyle.RotateHalf,
             RotaryDims = dHead,
-            RotaryBase = (float)json.OptionalPositiveNumber("rope_theta", 10000),
+            RotaryBase = (float)thetaSource.OptionalPositiveNumber(thetaField, 10000),
             LearnedPositions = false,
             TiedEmbeddings = json.OptionalBool("tie_word_embeddings", false),
             QkvBias = attnBias,
