@@ -362,8 +362,9 @@ public sealed partial class Transformer : IModelBackend
                 var zi = z.AsSpan((bi * t + i) * hd + h * Dh, Dh);
                 zi.Clear();
                 var row = pattern.AsSpan((bh * t + i) * t, t);
-                for (int j = 0; j <= i; j++)
-                    TensorPrimitives.MultiplyAdd(v.AsSpan((bi * t + j) * hd + h * Dh, Dh), row[j], zi, zi);
+                // Masked entries are 0 unless an intervention set them; like TransformerLens, z reads the whole row.
+                for (int j = 0; j < t; j++)
+                    if (row[j] != 0f) TensorPrimitives.MultiplyAdd(v.AsSpan((bi * t + j) * hd + h * Dh, Dh), row[j], zi, zi);
             }
         });
     }

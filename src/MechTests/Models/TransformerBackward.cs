@@ -278,15 +278,18 @@ public sealed partial class Transformer
                 var prow = lt.Pattern.AsSpan((bh * t + i) * t, t);
                 var dzi = dZ.AsSpan((bi * t + i) * hd + h * Dh, Dh);
                 double dot = 0;
-                for (int j = 0; j <= i; j++)
+                // z reads the whole row (masked entries are 0 unless intervened on), so dP exists everywhere.
+                int jEnd = dPatternAll != null ? t : i + 1;
+                for (int j = 0; j < jEnd; j++)
                 {
                     var vj = v.AsSpan((bi * t + j) * hd + h * Dh, Dh);
                     dP[j] = TensorPrimitives.Dot(dzi, vj);
+                    if (j > i && prow[j] == 0f) continue;
                     dot += (double)dP[j] * prow[j];
                     var dvj = dV.AsSpan((bi * t + j) * hd + h * Dh, Dh);
                     TensorPrimitives.MultiplyAdd(dzi, prow[j], dvj, dvj);
                 }
-                if (dPatternAll != null) dP[..(i + 1)].CopyTo(dPatternAll.AsSpan((bh * t + i) * t, i + 1));
+                if (dPatternAll != null) dP[..t].CopyTo(dPatternAll.AsSpan((bh * t + i) * t, t));
                 var dqi = dQ.AsSpan((bi * t + i) * hd + h * Dh, Dh);
                 var qi = q.AsSpan((bi * t + i) * hd + h * Dh, Dh);
                 for (int j = 0; j <= i; j++)

@@ -58,7 +58,7 @@ public class FiniteDifferenceTests
                 if (Intervention.IsAttentionHook(hook))
                 {
                     int tq = (idx / g.Shape[3]) % g.Shape[2], tk = idx % g.Shape[3];
-                    if (tk > tq) continue; // masked entries have no gradient
+                    if (tk > tq && hook.EndsWith("scores", StringComparison.Ordinal)) continue; // −∞ stays −∞
                 }
                 double Perturbed(float delta)
                 {
