@@ -24,7 +24,8 @@ public static class NodePatching
             foreach (var group in nodes.Select((n, i) => (n, i)).GroupBy(x => x.n.Hook))
             {
                 var list = group.ToList();
-                int layer = list[0].n.Layer;
+                // Nodes past the last block (e.g. the final norm) resume at the last block.
+                int layer = Math.Min(list[0].n.Layer, runs.Model.Config.NLayers - 1);
                 var corrupted = batch.Corrupted.Cache[group.Key];
                 var values = Patcher.Run(runs.Model, runs.Task.Metric, batch, group.Key, layer, list, (x, act, offset, length) =>
                     CopySlice(x.n, corrupted.Data, act, offset, batch.Positions), progress: progress);
