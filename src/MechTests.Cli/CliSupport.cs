@@ -1,0 +1,73 @@
+using System.Text.Json;
+using MechTests.Models;
+using MechTests.Models.Loading;
+using Spectre.Console;
+
+namespace MechTests.Cli;
+
+/// <summary>What every command shares: model resolution, error reporting, JSON and progress on stderr.</summary>
+internal static class CliSupport
+{
+    /// <summary>The model shipped with the tool (stories260K, llama2.c format).</summary>
+    public static string DefaultModelPath => Path.Combine(AppContext.BaseDirectory, "models", "stories260K", "stories260K.bin");
+
+    public static LoadedModel LoadModel(string? path) => ModelLoader.Load(string.IsNullOrEmpty(path) ? DefaultModelPath : path);
+
+    /// <summary>Runs a command body; known input errors become one line on stderr and exit code 2.</summary>
+    public static int Run(Func<int> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (Exception e) when (e is InvalidDataException or ArgumentException or FileNotFoundException or DirectoryNotFoundException
+                                      or KeyNotFoundException or NotSupportedException or InvalidOperationException or FormatException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+    }
+
+    /// <summary>A console on stderr for progress, so stdout stays machine-readable.</summary>
+    public static IAnsiConsole ErrorConsole { get; } = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+
+    /// <summary>Runs <paramref name="work"/> with a progress bar of <paramref name="total"/> steps on stderr.</summary>
+    public static T WithProgress<T>(string description, int total, Func<IProgress<int>, T> work)
+    {
+        if (Console.IsErrorRedirected || total <= 1)
+            return work(new Progress<int>(_ => { }));
+        T result = default!;
+        ErrorConsole.Progress().AutoClear(true).Start(ctx =>
+        {
+            var task = ctx.AddTask(description, maxValue: total);
+            result = work(new SyncProgress(v => task.Increment(v)));
+        });
+        return result;
+    }
+
+    /// <summary>Writes JSON to stdout with invariant, round-trippable numbers.</summary>
+    public static void WriteJson(Action<Utf8JsonWriter> write)
+    {
+        using var stdout = Console.OpenStandardOutput();
+        using (var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = false }))
+            write(w);
+        stdout.WriteByte((byte)'\n');
+    }
+
+    /// <summary>Parses "1,2,3".</summary>
+    public static int[] ParseIds(string text, string option)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var ids = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out ids[i]))
+                throw new FormatException($"{option}: '{parts[i]}' is not a token id; expected comma-separated integers like 1,2,3.");
+        if (ids.Length == 0) throw new FormatException($"{option}: no token ids given.");
+        return ids;
+    }
+
+    private sealed class SyncProgress(Action<int> report) : IProgress<int>
+    {
+        public void Report(int value) => report(value);
+    }
+}
