@@ -287,6 +287,25 @@ public class TokenizerJsonTests
     }
 
     [Fact]
+    public void Normalized_added_tokens_match_their_normalized_content()
+    {
+        // Hugging Face normalizes a normalized=true token's content too: with the legacy Llama normalizer the
+        // pattern for "<x>" is "▁<x>", so it only matches after a space (or at the start of a segment).
+        var json = SpTokenizerJson("legacy");
+        json["added_tokens"]!.AsArray().Add(new JsonObject
+        {
+            ["id"] = 278, ["content"] = "<x>", ["single_word"] = false, ["lstrip"] = false, ["rstrip"] = false,
+            ["normalized"] = true, ["special"] = false,
+        });
+        using var dir = new TempDir();
+        var tok = LoadSp(dir, json);
+        Assert.Equal([Sp_hello, 278], tok.Encode("hello <x>", addBos: false));
+        Assert.Equal([278, Sp_hello], tok.Encode("<x> hello", addBos: false));
+        Assert.DoesNotContain(278, tok.Encode("hello<x>", addBos: false));
+        Assert.Equal("hello<x>", tok.Decode([1, Sp_hello, 278]));
+    }
+
+    [Fact]
     public void SentencePiece_without_byte_fallback_uses_fused_unk()
     {
         using var dir = new TempDir();

@@ -24,13 +24,14 @@ internal readonly record struct TextSegment(int Start, int Length, int TokenId)
 /// <summary>Splits text around added tokens: leftmost match first, the longest one when several start there.</summary>
 internal sealed class AddedTokenMatcher
 {
-    private readonly Dictionary<char, AddedToken[]> _byFirstChar = new();
+    private readonly Dictionary<char, (string Pattern, AddedToken Token)[]> _byFirstChar = new();
     private readonly SearchValues<char> _firstChars;
 
-    public AddedTokenMatcher(IEnumerable<AddedToken> tokens)
+    /// <summary>Matches each token's <c>Pattern</c>: its content, or for normalized tokens its normalized content.</summary>
+    public AddedTokenMatcher(IEnumerable<(string Pattern, AddedToken Token)> tokens)
     {
-        foreach (var group in tokens.Where(t => t.Content.Length > 0).GroupBy(t => t.Content[0]))
-            _byFirstChar[group.Key] = group.OrderByDescending(t => t.Content.Length).ThenBy(t => t.Id).ToArray();
+        foreach (var group in tokens.Where(t => t.Pattern.Length > 0).GroupBy(t => t.Pattern[0]))
+            _byFirstChar[group.Key] = group.OrderByDescending(t => t.Pattern.Length).ThenBy(t => t.Token.Id).ToArray();
         _firstChars = SearchValues.Create(_byFirstChar.Keys.ToArray());
     }
 
@@ -47,10 +48,10 @@ internal sealed class AddedTokenMatcher
             int skip = text.AsSpan(i).IndexOfAny(_firstChars);
             if (skip < 0) break;
             i += skip;
-            AddedToken? match = MatchAt(text, i);
+            var (length, match) = MatchAt(text, i);
             if (match is null) { i++; continue; }
 
-            int start = i, end = i + match.Content.Length;
+            int start = i, end = i + length;
             if (match.LStrip) while (start > pending && char.IsWhiteSpace(text[start - 1])) start--;
             if (match.RStrip) while (end < text.Length && char.IsWhiteSpace(text[end])) end++;
             if (start > pending) output.Add(new TextSegment(pending, start - pending, -1));
@@ -60,19 +61,19 @@ internal sealed class AddedTokenMatcher
         if (pending < text.Length) output.Add(new TextSegment(pending, text.Length - pending, -1));
     }
 
-    private AddedToken? MatchAt(string text, int i)
+    private (int Length, AddedToken? Token) MatchAt(string text, int i)
     {
-        foreach (AddedToken t in _byFirstChar[text[i]])
+        foreach (var (pattern, t) in _byFirstChar[text[i]])
         {
-            if (!text.AsSpan(i).StartsWith(t.Content, StringComparison.Ordinal)) continue;
+            if (!text.AsSpan(i).StartsWith(pattern, StringComparison.Ordinal)) continue;
             if (t.SingleWord)
             {
-                int end = i + t.Content.Length;
+                int end = i + pattern.Length;
                 if ((i > 0 && IsWordChar(text[i - 1])) || (end < text.Length && IsWordChar(text[end]))) continue;
             }
-            return t;
+            return (pattern.Length, t);
         }
-        return null;
+        return (0, null);
     }
 
     private static bool IsWordChar(char c) => char.IsLetterOrDigit(c) || c == '_';

@@ -27,10 +27,12 @@ internal sealed class HfTokenizerCore
             _addedById[t.Id] = t;
             _addedByContent.TryAdd(t.Content, t);
         }
-        // Without a normalizer, raw and normalized text are the same, so every added token can match in one pass.
+        // As in Hugging Face: non-normalized tokens are cut from the raw text, normalized ones from the normalized
+        // text, where their pattern is their normalized content. Without a normalizer one pass does both.
         bool hasNormalizer = normalizer.Count > 0;
-        _rawAdded = new AddedTokenMatcher(addedTokens.Where(t => !hasNormalizer || !t.Normalized));
-        _normalizedAdded = new AddedTokenMatcher(addedTokens.Where(t => hasNormalizer && t.Normalized));
+        _rawAdded = new AddedTokenMatcher(addedTokens.Where(t => !hasNormalizer || !t.Normalized).Select(t => (t.Content, t)));
+        _normalizedAdded = new AddedTokenMatcher(addedTokens.Where(t => hasNormalizer && t.Normalized)
+            .Select(t => (Normalize(t.Content, allowPrefix: true), t)));
         VocabSize = Math.Max(model.IdCount, _addedById.Count == 0 ? 0 : _addedById.Keys.Max() + 1);
     }
 
@@ -73,8 +75,7 @@ internal sealed class HfTokenizerCore
             if (segment.IsToken) { ids.Add(segment.TokenId); continue; }
             bool startsText = segment.Start == 0;
             bool allowPrefix = !(continuation && startsText);
-            string part = text.Substring(segment.Start, segment.Length);
-            foreach (NormalizerStep step in Normalizer) part = step.Apply(part, allowPrefix);
+            string part = Normalize(text.Substring(segment.Start, segment.Length), allowPrefix);
             if (part.Length == 0) continue;
 
             subSegments.Clear();
@@ -87,6 +88,12 @@ internal sealed class HfTokenizerCore
                 EncodeWord(piece, allowPrefix || sub.Start > 0, pieces, ids);
             }
         }
+    }
+
+    private string Normalize(string text, bool allowPrefix)
+    {
+        foreach (NormalizerStep step in Normalizer) text = step.Apply(text, allowPrefix);
+        return text;
     }
 
     private void EncodeWord(Piece word, bool allowPrefix, List<Piece> scratch, List<int> ids)
