@@ -107,6 +107,28 @@ public class TokenizerJsonTests
     }
 
     [Fact]
+    public void Llama3_style_split_regex_groups_digits_by_three()
+    {
+        // Llama 3 / tiktoken cl100k pattern (case-insensitive contractions, digits in runs of at most three).
+        const string llama3 = @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+        var pre = new JsonObject
+        {
+            ["type"] = "Sequence",
+            ["pretokenizers"] = new JsonArray(
+                new JsonObject { ["type"] = "Split", ["pattern"] = new JsonObject { ["Regex"] = llama3 }, ["behavior"] = "Isolated", ["invert"] = false },
+                ByteLevelPre(useRegex: false)),
+        };
+        using var dir = new TempDir();
+        var tok = ByteLevelBpeTokenizer.FromTokenizerJson(dir.Write("tokenizer.json", Gpt2TokenizerJson(false, pre).ToJsonString()));
+        var gpt2 = Gpt2TokenizerTests.Gpt2.Value;
+        int[] Pieces(params string[] pieces) => pieces.SelectMany(p => gpt2.EncodeContinuation(p)).ToArray();
+        Assert.Equal(Pieces("123", "45"), tok.Encode("12345", addBos: false));
+        Assert.Equal(Pieces("I", "'LL", " go"), tok.Encode("I'LL go", addBos: false)); // GPT-2's regex is case-sensitive here
+        Assert.Equal(Pieces("a", "123", "4", "b", " x"), tok.Encode("a1234b x", addBos: false));
+        Assert.NotEqual(gpt2.Encode("a1234b x", addBos: false), tok.Encode("a1234b x", addBos: false));
+    }
+
+    [Fact]
     public void Add_prefix_space_applies_at_the_start_but_not_to_continuations()
     {
         using var dir = new TempDir();
