@@ -133,6 +133,10 @@ public class Llama2cTokenizerTests
         var stream = new TokenStreamDecoder(Tok);
         Assert.Equal(["", "", "", "😀"], ids.Select(stream.Push).ToArray());
         Assert.Equal("", stream.Flush());
+        // A genuine U+FFFD followed by a character spread over byte tokens: nothing may be emitted early.
+        int[] tricky = Tok.EncodeContinuation("\uFFFD한");
+        Assert.Equal(6, tricky.Length);
+        Assert.Equal("\uFFFD한", string.Concat(tricky.Select(stream.Push)) + stream.Flush());
         // é (C3 A9) is a piece of its own in tok512, but as bytes it decodes across two tokens.
         Assert.Equal("é", Tok.DecodeToken(0xA9 + 3, previous: 0xC3 + 3));
         Assert.Equal("", Tok.DecodeToken(0xC3 + 3, previous: 317));
