@@ -65,7 +65,6 @@ public static class ModelLoader
 
     private static ITokenizer? LoadTokenizer(string path)
     {
-        // TODO(merge): return TokenizerLoader.ForModelPath(path);
-        return null;
+        return TokenizerLoader.ForModelPath(path);
     }
 }
