@@ -46,6 +46,9 @@ internal static class GemmTuning
 
     /// <summary>Compute tasks per thread: enough to balance a helper that starts late, few enough to keep blocks large.</summary>
     public static int TasksPerThread = 4;
+
+    /// <summary>Prefetch the next B panel's source while the current one computes.</summary>
+    public static bool PrefetchPanels = true;
 }
 
 /// <summary>
@@ -177,16 +180,16 @@ internal sealed unsafe class GemmJob<TK> : PoolJob where TK : struct, IGemmKerne
                 int pe = Math.Min(js1, ps + panelSlivers);
                 int j0 = ps * nr;
                 int cols = Math.Min(pe * nr, _n) - j0;
-                if (_transB)
-                {
-                    for (int q = 0; q < cols; q += nr)
-                        GemmPacking.PackTransposed(_b + (j0 + q) * _ldb + p0, _ldb, Math.Min(nr, cols - q), kcLen, nr,
-                            panel + (nint)q * kcLen);
-                }
-                else
-                {
-                    GemmPacking.PackContiguous(_b + p0 * _ldb + j0, _ldb, cols, kcLen, nr, panel);
-                }
+                PackPanel(p0, kcLen, j0, cols, panel);
+
+                // While this panel computes, pull the next one's source into L2: B usually comes from DRAM, and
+                // the kernel leaves the memory system idle, so the next pack then runs at cache speed.
+                int nextPs = ps + panelSlivers, nextP0 = p0;
+                if (nextPs >= js1) (nextPs, nextP0) = (js0, p0 + _kc);
+                var prefetch = nextP0 < _gEnd
+                    ? PanelPrefetch.For(this, nextP0, Math.Min(_kc, _gEnd - nextP0), nextPs * nr,
+                        Math.Min(Math.Min(js1, nextPs + panelSlivers) * nr, _n) - nextPs * nr, (pe - ps) * (s1 - s0))
+                    : default;
 
                 for (int js = ps; js < pe; js++)
                 {
@@ -201,9 +204,74 @@ internal sealed unsafe class GemmJob<TK> : PoolJob where TK : struct, IGemmKerne
                         float* cTile = _c + i * _ldc + jc;
                         // C rows are far apart and usually not cached; fetch the next tile while this one computes.
                         if (s + 1 < s1) PrefetchTile(cTile + mr * _ldc, Math.Min(mr, _m - i - mr), sliverCols);
+                        prefetch.Step();
                         if (rows == mr && sliverCols == nr) TK.Kernel(aSliver, bSliver, cTile, _ldc, kcLen, loadC);
                         else EdgeTile(aSliver, bSliver, cTile, rows, sliverCols, kcLen, loadC, scratch);
                     }
+                }
+            }
+        }
+    }
+
+    /// <summary>Packs columns [j0, j0+cols) of op(B), k steps [p0, p0+kcLen), as consecutive NR-wide slivers.</summary>
+    private void PackPanel(int p0, int kcLen, int j0, int cols, float* panel)
+    {
+        int nr = TK.NR;
+        if (_transB)
+        {
+            for (int q = 0; q < cols; q += nr)
+                GemmPacking.PackTransposed(_b + (j0 + q) * _ldb + p0, _ldb, Math.Min(nr, cols - q), kcLen, nr, panel + (nint)q * kcLen);
+        }
+        else
+        {
+            GemmPacking.PackContiguous(_b + p0 * _ldb + j0, _ldb, cols, kcLen, nr, panel);
+        }
+    }
+
+    /// <summary>Walks the source lines of the next B panel, a few per kernel call, issuing L2 prefetches.</summary>
+    private struct PanelPrefetch
+    {
+        private float* _row;
+        private nint _ld;
+        private int _rowsLeft, _rowFloats, _offset, _perStep;
+
+        public static PanelPrefetch For(GemmJob<TK> job, int p0, int kcLen, int j0, int cols, int steps)
+        {
+            if (!Sse.IsSupported || cols <= 0 || !GemmTuning.PrefetchPanels) return default;
+            var pf = new PanelPrefetch { _ld = job._ldb };
+            if (job._transB)
+            {
+                pf._row = job._b + j0 * job._ldb + p0;
+                pf._rowsLeft = cols;
+                pf._rowFloats = kcLen;
+            }
+            else
+            {
+                pf._row = job._b + p0 * job._ldb + j0;
+                pf._rowsLeft = kcLen;
+                pf._rowFloats = cols;
+            }
+            long lines = (long)pf._rowsLeft * (pf._rowFloats / 16 + 2);
+            pf._perStep = (int)Math.Min(int.MaxValue, lines / Math.Max(1, steps) + 1);
+            return pf;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Step()
+        {
+            for (int i = 0; i < _perStep && _rowsLeft > 0; i++)
+            {
+                Sse.Prefetch1(_row + _offset);
+                _offset += 16;
+                if (_offset >= _rowFloats + 15)
+                {
+                    _offset = 0;
+                    _row += _ld;
+                    _rowsLeft--;
+                }
+                else if (_offset >= _rowFloats)
+                {
+                    _offset = _rowFloats - 1; // the row's last line, when the row is not line-aligned
                 }
             }
         }
