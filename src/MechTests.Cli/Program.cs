@@ -16,6 +16,7 @@ public static class Program
             BenchCommand.Create(),
             PatchCommand.Create(),
             AttributeCommand.Create(),
+            AgreementCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }

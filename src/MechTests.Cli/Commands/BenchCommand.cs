@@ -1,4 +1,9 @@
 using System.CommandLine;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using MechTests.Diagnostics;
+using MechTests.Patching;
+using MechTests.Tensors;
 
 namespace MechTests.Cli.Commands;
 
@@ -8,11 +13,94 @@ internal static class BenchCommand
     public static Command Create()
     {
         var json = new Option<bool>("--json") { Description = "Print JSON (the only output format)." };
-        var cmd = new Command("bench", "Measure GEMM GFLOP/s and GPT-2-small-shaped forward / forward+backward times.") { json };
+        var measurement = new Option<bool>("--measurement") { Description = "Also time AtP* against exhaustive patching (components, neurons) and edge patching." };
+        var fullEdges = new Option<bool>("--full-edges") { Description = "With --measurement: patch all 32,491 edges instead of extrapolating from a sample." };
+        var cmd = new Command("bench", "Measure GEMM GFLOP/s and GPT-2-small-shaped forward / forward+backward times (batch 20 × 15 tokens).")
+            { json, measurement, fullEdges };
         cmd.SetAction(r => CliSupport.Run(() =>
         {
-            Console.Error.WriteLine("bench: not yet available");
-            return 1;
+            Console.Error.WriteLine("bench: GEMM shapes…");
+            var gemm = GemmBenchmark.Run();
+            Console.Error.WriteLine("bench: GPT-2-small-shaped model…");
+            var (engine, tokens) = EngineBenchmark.Gpt2SmallSetup();
+            var timings = EngineBenchmark.Run(engine, tokens);
+            AttributionCost? components = null, neurons = null;
+            EdgePatchingCost? edges = null;
+            if (r.GetValue(measurement))
+            {
+                var task = MeasurementBenchmark.RandomTask(engine.Config, tokens);
+                Console.Error.WriteLine("bench: AtP* vs patching (components)…");
+                components = MeasurementBenchmark.AtPStarVersusPatching(engine, task, NodeGranularity.Component, sample: null, timings.ForwardMs);
+                Console.Error.WriteLine("bench: AtP* vs patching (neurons, patching sampled)…");
+                neurons = MeasurementBenchmark.AtPStarVersusPatching(engine, task, NodeGranularity.Neuron, sample: 96, timings.ForwardMs);
+                Console.Error.WriteLine("bench: edge patching, one pair…");
+                edges = MeasurementBenchmark.EdgePatching(engine, task, r.GetValue(fullEdges) ? null : 1500);
+            }
+            CliSupport.WriteJson(w =>
+            {
+                w.WriteStartObject();
+                w.WriteStartObject("machine");
+                w.WriteNumber("processors", Environment.ProcessorCount);
+                w.WriteNumber("threads", Parallelism.MaxThreads);
+                w.WriteBoolean("avx512f", Avx512F.IsSupported);
+                w.WriteBoolean("avx2", Avx2.IsSupported);
+                w.WriteBoolean("vector512_accelerated", Vector512.IsHardwareAccelerated);
+                w.WriteString("gemm_kernel", Gemm.ActiveKernel.ToString());
+                w.WriteString("runtime", System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription);
+                w.WriteEndObject();
+                w.WriteStartArray("gemm");
+                foreach (var g in gemm)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("name", g.Name);
+                    w.WriteNumber("m", g.M);
+                    w.WriteNumber("n", g.N);
+                    w.WriteNumber("k", g.K);
+                    w.WriteBoolean("trans_a", g.TransA);
+                    w.WriteBoolean("trans_b", g.TransB);
+                    w.WriteNumber("ms", Math.Round(g.Milliseconds, 3));
+                    w.WriteNumber("gflops", Math.Round(g.Gflops, 1));
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteStartObject("engine");
+                w.WriteString("model", "random GPT-2-small shape: 12 layers, d 768, 12 heads, MLP 3072, vocab 50257");
+                w.WriteNumber("batch", timings.Batch);
+                w.WriteNumber("positions", timings.Positions);
+                w.WriteNumber("forward_ms", Math.Round(timings.ForwardMs, 1));
+                w.WriteNumber("forward_backward_ms", Math.Round(timings.ForwardBackwardMs, 1));
+                w.WriteString("backward_to", "every hook point except the split q/k/v inputs");
+                w.WriteNumber("peak_working_set_mb", Math.Round(timings.PeakWorkingSetMb, 0));
+                w.WriteEndObject();
+                if (components != null)
+                {
+                    w.WriteStartObject("measurement");
+                    foreach (var c in new[] { components, neurons! })
+                    {
+                        w.WriteStartObject(c.Granularity);
+                        w.WriteNumber("nodes", c.Nodes);
+                        w.WriteNumber("atp_star_ms", Math.Round(c.AtPStarMs, 0));
+                        w.WriteNumber("atp_star_forward_equivalents", Math.Round(c.AtPStarForwardEquivalents, 2));
+                        w.WriteNumber("patched_nodes", c.PatchedNodes);
+                        w.WriteNumber("patching_ms", Math.Round(c.PatchingMs, 0));
+                        w.WriteNumber("exhaustive_patching_ms", Math.Round(c.ExhaustivePatchingMs, 0));
+                        w.WriteBoolean("exhaustive_extrapolated", c.Extrapolated);
+                        w.WriteNumber("speedup", Math.Round(c.Speedup, 1));
+                        w.WriteEndObject();
+                    }
+                    w.WriteStartObject("edge_patching_one_pair");
+                    w.WriteNumber("edges", edges!.Edges);
+                    w.WriteNumber("patched_edges", edges.PatchedEdges);
+                    w.WriteNumber("ms", Math.Round(edges.Ms, 0));
+                    w.WriteNumber("edges_per_second", Math.Round(edges.EdgesPerSecond, 1));
+                    w.WriteNumber("all_edges_minutes", Math.Round(edges.AllEdgesMinutes, 2));
+                    w.WriteBoolean("extrapolated", edges.Extrapolated);
+                    w.WriteEndObject();
+                    w.WriteEndObject();
+                }
+                w.WriteEndObject();
+            });
+            return 0;
         }));
         return cmd;
     }

@@ -58,6 +58,6 @@ public static class EngineBenchmark
         using var process = Process.GetCurrentProcess();
         process.Refresh();
         return new EngineTimings(tokens.Length, tokens[0].Length, fwd[fwd.Length / 2], fb[fb.Length / 2],
-            process.PeakWorkingSet64 / (1024.0 * 1024.0), Parallelism.MaxThreads, "reference");
+            process.PeakWorkingSet64 / (1024.0 * 1024.0), Parallelism.MaxThreads, Gemm.ActiveKernel.ToString());
     }
 }
