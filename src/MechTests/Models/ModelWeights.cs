@@ -88,6 +88,28 @@ public sealed class ModelWeights
     /// <summary>Unembedding bias [vocab], rarely present.</summary>
     public float[]? UnembedBias { get; init; }
 
+    /// <summary>A deep copy (a tied unembedding stays tied), e.g. to fine-tune without touching the original.</summary>
+    public ModelWeights DeepClone()
+    {
+        static float[]? C(float[]? a) => a == null ? null : (float[])a.Clone();
+        var embed = (float[])TokenEmbed.Clone();
+        return new ModelWeights
+        {
+            TokenEmbed = embed,
+            PosEmbed = C(PosEmbed),
+            Layers = Layers.Select(l => new LayerWeights
+            {
+                Ln1Weight = C(l.Ln1Weight)!, Ln1Bias = C(l.Ln1Bias), Ln2Weight = C(l.Ln2Weight)!, Ln2Bias = C(l.Ln2Bias),
+                Wq = C(l.Wq)!, Bq = C(l.Bq), Wk = C(l.Wk)!, Bk = C(l.Bk), Wv = C(l.Wv)!, Bv = C(l.Bv), Wo = C(l.Wo)!, Bo = C(l.Bo),
+                WIn = C(l.WIn)!, BIn = C(l.BIn), WGate = C(l.WGate), WOut = C(l.WOut)!, BOut = C(l.BOut),
+            }).ToArray(),
+            LnFinalWeight = (float[])LnFinalWeight.Clone(),
+            LnFinalBias = C(LnFinalBias),
+            Unembed = ReferenceEquals(Unembed, TokenEmbed) ? embed : (float[])Unembed.Clone(),
+            UnembedBias = C(UnembedBias),
+        };
+    }
+
     /// <summary>Every distinct weight array with a stable name (a tied unembedding is listed once).</summary>
     public IEnumerable<(string Name, float[] Value)> Named()
     {
