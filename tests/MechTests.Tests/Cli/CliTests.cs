@@ -75,7 +75,7 @@ public class CliTests
         double clean = patch.GetProperty("metric_clean").GetDouble(), corrupted = patch.GetProperty("metric_corrupted").GetDouble();
         Assert.True(clean > 3 && corrupted < 0, $"pronoun: clean {clean}, corrupted {corrupted}");
         Assert.Equal(46, patch.GetProperty("effects").EnumerateObject().Count());
-        Assert.Equal(corrupted - clean, patch.GetProperty("effects").GetProperty("input").GetDouble(), 3);
+        Assert.Equal(corrupted - clean, patch.GetProperty("effects").GetProperty("input").GetDouble(), 1e-3);
 
         var (code2, stdout2, _) = CliRunner.Run("attribute", "--task", "tasks/pronoun.json", "--method", "eap", "--level", "edge", "--json");
         Assert.Equal(0, code2);

@@ -20,7 +20,10 @@ public class ModelLoaderTests
         Assert.Equal(path, m.SourcePath);
         Assert.Equal(Sha(File.ReadAllBytes(path)), m.WeightsSha256);
         Assert.Matches("^[0-9a-f]{64}$", m.WeightsSha256);
-        Assert.Null(m.Tokenizer); // wired at merge
+        // The llama2.c tokenizer next to the weights is found from the header's vocabulary size.
+        Assert.NotNull(m.Tokenizer);
+        Assert.Equal(1, m.Tokenizer!.BosId);
+        Assert.Equal(512, m.Tokenizer.VocabSize);
     }
 
     [Fact]

@@ -36,6 +36,6 @@ public class Stories260KAgreementTests
         }
         // The embedding carries the corruption: patching it is the whole corrupted run.
         var input = NodePatching.Run(runs, NodeSets.Build(m.Config, NodeGranularity.Component).Take(1).ToList());
-        Assert.Equal(runs.CorruptedMetric - runs.CleanMetric, input.Effects["input"], 3);
+        Assert.Equal(runs.CorruptedMetric - runs.CleanMetric, input.Effects["input"], 1e-3);
     }
 }
