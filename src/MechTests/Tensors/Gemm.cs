@@ -33,9 +33,6 @@ public enum GemmKernel
 /// </code></example>
 public static class Gemm
 {
-    // Below this many multiply-adds a second thread costs more in hand-off than it saves.
-    private const long ParallelThreshold = 1L << 18;
-
     private static volatile GemmKernel s_forced = GemmKernel.Auto;
 
     /// <summary>
@@ -120,7 +117,7 @@ public static class Gemm
         }
 
         int threads = Parallelism.MaxThreads;
-        if (WorkerPool.IsInsideParallelWork || (long)m * n * k < ParallelThreshold) threads = 1;
+        if (WorkerPool.IsInsideParallelWork || (long)m * n * k < GemmTuning.ParallelThreshold) threads = 1;
 
         fixed (float* pa = a, pb = b, pc = c)
         {

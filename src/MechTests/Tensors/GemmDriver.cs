@@ -47,6 +47,9 @@ internal static class GemmTuning
     /// <summary>Compute tasks per thread: enough to balance a helper that starts late, few enough to keep blocks large.</summary>
     public static int TasksPerThread = 4;
 
+    /// <summary>Below this many multiply-adds (≈ 128³) a second thread costs more in hand-off than it saves.</summary>
+    public static long ParallelThreshold = 1L << 21;
+
     /// <summary>Prefetch the next B panel's source while the current one computes.</summary>
     public static bool PrefetchPanels = true;
 }

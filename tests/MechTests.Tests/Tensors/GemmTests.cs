@@ -245,20 +245,24 @@ public sealed class GemmTests
     {
         private readonly GemmKernel _kernel = Gemm.ForcedKernel;
         private readonly int _threads = Parallelism.MaxThreads;
-        private readonly (int, int, int, int, int) _tuning =
-            (GemmTuning.KcMax, GemmTuning.McMax, GemmTuning.PackedABudget, GemmTuning.PanelBudget, GemmTuning.ASliversPerTask);
+        private readonly (int, int, int, int, int, long) _tuning =
+            (GemmTuning.KcMax, GemmTuning.McMax, GemmTuning.PackedABudget, GemmTuning.PanelBudget, GemmTuning.ASliversPerTask,
+             GemmTuning.ParallelThreshold);
 
+        /// <summary>Also lowers the parallel threshold so even tiny products take the multi-threaded path.</summary>
         public SettingsScope(GemmKernel kernel, int threads)
         {
             Gemm.ForcedKernel = kernel;
             Parallelism.MaxThreads = threads;
+            GemmTuning.ParallelThreshold = 0;
         }
 
         public void Dispose()
         {
             Gemm.ForcedKernel = _kernel;
             Parallelism.MaxThreads = _threads;
-            (GemmTuning.KcMax, GemmTuning.McMax, GemmTuning.PackedABudget, GemmTuning.PanelBudget, GemmTuning.ASliversPerTask) = _tuning;
+            (GemmTuning.KcMax, GemmTuning.McMax, GemmTuning.PackedABudget, GemmTuning.PanelBudget, GemmTuning.ASliversPerTask,
+             GemmTuning.ParallelThreshold) = _tuning;
         }
     }
 
