@@ -17,7 +17,8 @@ public sealed class MinimalityResult
         Delta = delta;
         Drops = drops;
         Conventions = conventions;
-        NotNecessary = drops.Where(d => !(d.Drop >= delta)).OrderBy(d => d.Drop).ThenBy(d => d.Component, StringComparer.Ordinal).ToList();
+        // Graph order, not by drop: near-equal drops would otherwise swap places on another CPU and churn snapshots.
+        NotNecessary = drops.Where(d => !(d.Drop >= delta)).ToList();
     }
 
     /// <summary>f(C).</summary>
@@ -29,7 +30,7 @@ public sealed class MinimalityResult
     /// <summary>One entry per component, in graph order.</summary>
     public IReadOnlyList<ComponentDrop> Drops { get; }
 
-    /// <summary>Components whose removal lowers faithfulness by less than δ (NaN drops included), smallest drop first.</summary>
+    /// <summary>Components whose removal lowers faithfulness by less than δ (NaN drops included), in graph order.</summary>
     public IReadOnlyList<ComponentDrop> NotNecessary { get; }
 
     /// <summary>Whether every component is necessary.</summary>
