@@ -62,7 +62,10 @@ public sealed class CircuitDiffResult
     /// <summary>Edges (and nodes) in both whose scores differ beyond tolerance, largest |Δ| first.</summary>
     public IReadOnlyList<EdgeDifference> ScoreChanges { get; }
 
-    /// <summary>Metric values, units, conventions and details that differ (numbers beyond tolerance), largest |Δ| first.</summary>
+    /// <summary>
+    /// Metric values, units, conventions and details that differ (numbers beyond tolerance): structural changes
+    /// (added/removed entries, strings) first, then numbers by |Δ|, largest first.
+    /// </summary>
     public IReadOnlyList<ValueDifference> MetricChanges { get; }
 
     /// <summary>Number of differences.</summary>
