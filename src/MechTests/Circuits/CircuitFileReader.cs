@@ -10,13 +10,14 @@ internal static class CircuitFileReader
     public static CircuitFile Read(byte[] utf8, string file)
     {
         var root = JsonTree.Parse(utf8, file).AsObject();
-        root.OnlyKeys("circuit", "method", "metrics", "model", "schemaVersion", "task", "tolerances");
+        // The version first: a newer file's new fields should read as "newer schema", not as typos.
         var versionNode = root.Require("schemaVersion");
         int version = versionNode.AsInt();
         if (version != CircuitFile.CurrentSchemaVersion)
             throw versionNode.Error(version > CircuitFile.CurrentSchemaVersion
                 ? $"schema version {version} was written by a newer MechTests; this version reads schema {CircuitFile.CurrentSchemaVersion}. Upgrade MechTests."
                 : $"schema version {version} is not supported; expected {CircuitFile.CurrentSchemaVersion}.");
+        root.OnlyKeys("circuit", "method", "metrics", "model", "schemaVersion", "task", "tolerances");
         var model = ReadModel(root.Require("model"));
         var graph = model.Graph();
         var task = ReadTask(root.Require("task"), model.VocabSize);

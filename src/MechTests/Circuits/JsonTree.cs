@@ -105,7 +105,10 @@ internal sealed class JsonTree
                 return node;
             }
             case JsonTokenType.String: return new JsonTree(JsonValueKind.String, line, col, path, file) { Text = r.GetString() };
-            case JsonTokenType.Number: return new JsonTree(JsonValueKind.Number, line, col, path, file) { Number = r.GetDouble() };
+            case JsonTokenType.Number:
+                if (!r.TryGetDouble(out double number) || !double.IsFinite(number))
+                    throw new CircuitFormatException(file, line, col, path.Length == 0 ? null : path, "number out of range for a double.");
+                return new JsonTree(JsonValueKind.Number, line, col, path, file) { Number = number };
             case JsonTokenType.True: return new JsonTree(JsonValueKind.True, line, col, path, file);
             case JsonTokenType.False: return new JsonTree(JsonValueKind.False, line, col, path, file);
             case JsonTokenType.Null: return new JsonTree(JsonValueKind.Null, line, col, path, file);

@@ -116,6 +116,8 @@ public class CircuitFileTests
     [Theory]
     [InlineData("\"nLayers\": 2", "\"nLayers\": \"two\"", "model.nLayers: expected an integer, found the string \"two\".")]
     [InlineData("\"schemaVersion\": 1", "\"schemaVersion\": 2", "schemaVersion: schema version 2 was written by a newer MechTests; this version reads schema 1. Upgrade MechTests.")]
+    [InlineData("\"schemaVersion\": 1", "\"schemaVersion\": 2, \"provenance\": {}", "schemaVersion: schema version 2 was written by a newer MechTests; this version reads schema 1. Upgrade MechTests.")]
+    [InlineData("\"nLayers\": 2", "\"nLayers\": 2e400", "model.nLayers: number out of range for a double.")]
     [InlineData("\"level\": \"edge\"", "\"level\": \"neuron\"", "circuit.level: level 'neuron' is unknown; expected edge or node.")]
     [InlineData("\"tolerances\": {", "\"tolerance\": {", "tolerance: unknown field 'tolerance'; expected one of: circuit, method, metrics, model, schemaVersion, task, tolerances.")]
     [InlineData("\"metric\": \"logit_diff\",\n    \"name\"", "\"metric\": \"logit_difference\",\n    \"name\"", "task.metric: metric 'logit_difference' is unknown; expected one of logit_diff, prob_diff, kl, logprob.")]
