@@ -69,6 +69,20 @@ public sealed class CircuitFile
         };
     }
 
+    /// <summary>A copy of this file with other tolerances.</summary>
+    public CircuitFile WithTolerances(CircuitTolerances tolerances) => new()
+    {
+        SchemaVersion = SchemaVersion,
+        Model = Model,
+        Task = Task,
+        Method = Method,
+        Parameters = Parameters,
+        Circuit = Circuit,
+        Metrics = new SortedDictionary<string, MetricEntry>(Metrics, StringComparer.Ordinal),
+        Tolerances = tolerances,
+        SourcePath = SourcePath,
+    };
+
     /// <summary>Adds (or replaces) metric entries; returns this file for chaining.</summary>
     public CircuitFile AddMetrics(params IEnumerable<KeyValuePair<string, MetricEntry>> entries)
     {

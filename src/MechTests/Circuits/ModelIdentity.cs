@@ -31,12 +31,19 @@ public sealed record ModelIdentity(string Architecture, int NLayers, int NHeads,
     public static string HashWeights(ModelWeights weights)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        Span<byte> le = stackalloc byte[4];
         foreach (var (name, value) in weights.Named())
         {
             sha.AppendData(System.Text.Encoding.UTF8.GetBytes(name + "\n"));
-            var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(value.AsSpan());
-            if (BitConverter.IsLittleEndian) sha.AppendData(bytes);
-            else foreach (float f in value) sha.AppendData(BitConverter.GetBytes(BitConverter.SingleToInt32Bits(f)).Reverse().ToArray());
+            if (BitConverter.IsLittleEndian) sha.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(value.AsSpan()));
+            else
+            {
+                foreach (float f in value)
+                {
+                    System.Buffers.Binary.BinaryPrimitives.WriteSingleLittleEndian(le, f);
+                    sha.AppendData(le);
+                }
+            }
         }
         return Convert.ToHexStringLower(sha.GetHashAndReset());
     }

@@ -19,10 +19,11 @@ public sealed record SnapshotResult(SnapshotStatus Status, string VerifiedPath, 
 
 /// <summary>
 /// Snapshot testing of circuits with Verify's conventions: <c>X.verified.json</c> is committed next to the test that
-/// produces it; a run compares the circuit it computed with that file <b>semantically</b> (membership exactly, numbers
-/// within the file's tolerances), and on a mismatch writes <c>X.received.json</c> (git-ignored) and fails with the
-/// differences, both paths and the accept command. Accepting (<c>MECHTESTS_ACCEPT=1</c>) replaces the verified file
-/// atomically; it is refused on CI unless <c>MECHTESTS_ACCEPT_ON_CI=1</c>.
+/// produces it; a run compares the circuit it computed with that file <b>semantically</b> (membership exactly,
+/// numbers within the verified file's tolerances — hand-tuned there, they survive accepting), and on a mismatch
+/// writes <c>X.received.json</c> (git-ignored) and fails with the differences, both paths and the accept command.
+/// Accepting (<c>MECHTESTS_ACCEPT=1</c>) replaces the verified file atomically; it is refused on CI unless
+/// <c>MECHTESTS_ACCEPT_ON_CI=1</c>.
 /// </summary>
 /// <example><code>
 /// [Fact]
@@ -55,14 +56,12 @@ public sealed class SnapshotVerifier
     {
         string verifiedPath = Path.GetFullPath(VerifiedPathOf(path));
         string receivedPath = ReceivedPathOf(verifiedPath);
-        string text = received.ToJson();
-        // Compare what would be on disk, so both sides carry the same rounding.
-        var receivedAsWritten = CircuitFile.Parse(text, receivedPath);
 
         if (!File.Exists(verifiedPath))
         {
-            if (Settings.Accepting) return Accept(SnapshotStatus.Created, verifiedPath, receivedPath, text, null);
-            throw Fail(SnapshotFailure.Missing, verifiedPath, receivedPath, text, null,
+            string fresh = received.ToJson();
+            if (Settings.Accepting) return Accept(SnapshotStatus.Created, verifiedPath, receivedPath, fresh, null);
+            throw Fail(SnapshotFailure.Missing, verifiedPath, receivedPath, fresh, null,
                 $"No verified snapshot yet: {Path.GetFileName(verifiedPath)} does not exist. Review the received file, then accept it.");
         }
 
@@ -73,10 +72,16 @@ public sealed class SnapshotVerifier
         }
         catch (CircuitFormatException e)
         {
-            if (Settings.Accepting) return Accept(SnapshotStatus.Updated, verifiedPath, receivedPath, text, null);
-            throw Fail(SnapshotFailure.Unreadable, verifiedPath, receivedPath, text, null, $"The verified snapshot cannot be read: {e.Message}");
+            string fresh = received.ToJson();
+            if (Settings.Accepting) return Accept(SnapshotStatus.Updated, verifiedPath, receivedPath, fresh, null);
+            throw Fail(SnapshotFailure.Unreadable, verifiedPath, receivedPath, fresh, null, $"The verified snapshot cannot be read: {e.Message}");
         }
 
+        // The committed file's tolerances are authoritative (they may be hand-tuned there), so the received file
+        // carries them and accepting keeps them.
+        string text = received.WithTolerances(verified.Tolerances).ToJson();
+        // Compare what would be on disk, so both sides carry the same rounding.
+        var receivedAsWritten = CircuitFile.Parse(text, receivedPath);
         var diff = CircuitDiff.Compare(verified, receivedAsWritten);
         if (diff.AreEquivalent)
         {

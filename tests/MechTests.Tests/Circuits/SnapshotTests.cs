@@ -86,6 +86,21 @@ public class SnapshotTests
     }
 
     [Fact]
+    public void TolerancesHandTunedInTheVerifiedFileDecideAndSurviveAccepting()
+    {
+        using var tmp = CircuitFixtures.Temp();
+        new SnapshotVerifier(Accept).Verify(File(), tmp.File("c"));
+        string path = tmp.File("c.verified.json");
+        System.IO.File.WriteAllText(path, Text(path).Replace("\"faithfulness\": 0.001", "\"faithfulness\": 0.1"));
+        // 0.75 → 0.70 is within the loosened tolerance: it matches, and the file is not touched.
+        Assert.Equal(SnapshotStatus.Matched, new SnapshotVerifier(Local).Verify(File(faithfulness: 0.70), tmp.File("c")).Status);
+        // 0.75 → 0.5 is not; accepting it keeps the hand-tuned tolerance.
+        Assert.Equal(SnapshotStatus.Updated, new SnapshotVerifier(Accept).Verify(File(faithfulness: 0.5), tmp.File("c")).Status);
+        Assert.Equal(0.1, CircuitFile.Read(path).Tolerances.Faithfulness);
+        Assert.Equal(0.5, CircuitFile.Read(path).Metrics["faithfulness"].Value);
+    }
+
+    [Fact]
     public void AMissingVerifiedFileFailsUnlessAccepting()
     {
         using var tmp = CircuitFixtures.Temp();
