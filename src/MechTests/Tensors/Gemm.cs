@@ -23,9 +23,10 @@ public enum GemmKernel
 /// </summary>
 /// <remarks>
 /// Operands are packed into cache-sized panels and multiplied by a register-tiled SIMD micro-kernel; independent
-/// tiles of C run on up to <see cref="Parallelism.MaxThreads"/> threads. Each element of C is a single chain of fused
-/// multiply-adds over k in ascending order (starting from 0, or from C when accumulating), so results are
-/// bit-identical for any thread count and any run — though not across kernel families.
+/// tiles of C run on up to <see cref="Parallelism.MaxThreads"/> threads. Each element of C is a single chain of
+/// (fused, where the CPU has FMA) multiply-adds over k in ascending order, starting from 0 or from C when accumulating;
+/// only whole output tiles are shared out, never the k sum. Results are therefore bit-identical for any thread count
+/// and any run, though not across kernel families (see <see cref="ForcedKernel"/>).
 /// </remarks>
 /// <example><code>
 /// // y[300×2304] = x[300×768] · W[768×2304]

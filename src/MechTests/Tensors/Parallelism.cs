@@ -17,7 +17,10 @@ public static class Parallelism
     private static int s_maxThreads = DefaultThreads();
 
     /// <summary>Upper bound on threads used (default: processor count, or MECHTESTS_THREADS).</summary>
-    /// <remarks>Applies to <see cref="For"/> and to <see cref="Gemm"/>; 1 runs everything on the calling thread.</remarks>
+    /// <remarks>
+    /// Applies to <see cref="For"/> and to <see cref="Gemm"/>; 1 runs everything on the calling thread. Values above
+    /// 256 are treated as 256. Results never depend on this value, only speed does.
+    /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException">The value is less than 1.</exception>
     public static int MaxThreads
     {

@@ -1,0 +1,182 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using MechTests.Tasks;
+
+namespace MechTests.Circuits;
+
+/// <summary>
+/// A circuit on disk (docs/circuit-format.md): schema version, model identity, task, method and parameters, the
+/// circuit's nodes and edges with scores, measured metrics with their conventions, and the tolerances verification
+/// uses. Written canonically (<see cref="CanonicalJson"/>): the same inputs give the same bytes; a real change gives
+/// a small diff. Reading reports problems as <c>file(line,col): field: problem</c>.
+/// </summary>
+/// <example><code>
+/// var d = CircuitDiscovery.TopN(runs.Graph, EdgeAttribution.EapIg(runs).Scores, n: 40);
+/// var file = CircuitFile.Create(d, ModelIdentity.From(model), TaskReference.Inline(runs.Task));
+/// file.AddMetrics(MetricEntries.From(CircuitEvaluation.Faithfulness(runs, d.Circuit)));
+/// file.Write("circuits/name-copy.json");
+/// var back = CircuitFile.Read("circuits/name-copy.json");   // throws CircuitFormatException on bad input
+/// </code></example>
+public sealed class CircuitFile
+{
+    /// <summary>The schema version this library writes and reads.</summary>
+    public const int CurrentSchemaVersion = 1;
+
+    /// <summary>Schema version (1).</summary>
+    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
+
+    /// <summary>The model the circuit belongs to.</summary>
+    public required ModelIdentity Model { get; init; }
+
+    /// <summary>The task it was found on.</summary>
+    public required TaskReference Task { get; init; }
+
+    /// <summary>Discovery method (<c>top-n</c>, <c>acdc</c>, …, or e.g. <c>manual</c>).</summary>
+    public required string Method { get; init; }
+
+    /// <summary>Method parameters as invariant strings.</summary>
+    public IReadOnlyDictionary<string, string> Parameters { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The circuit (nodes, edges, scores) over the model's graph.</summary>
+    public required Circuit Circuit { get; init; }
+
+    /// <summary>Measured values by name (e.g. <c>faithfulness</c>, <c>cpr</c>, <c>completeness</c>); add with <see cref="AddMetrics"/>.</summary>
+    public SortedDictionary<string, MetricEntry> Metrics { get; init; } = new(StringComparer.Ordinal);
+
+    /// <summary>Tolerances verification uses when comparing against this file.</summary>
+    public CircuitTolerances Tolerances { get; init; } = CircuitTolerances.Default;
+
+    /// <summary>The path the file was read from, if any.</summary>
+    public string? SourcePath { get; init; }
+
+    /// <summary>A file for a discovered circuit; <paramref name="extraParameters"/> (e.g. which scores were used) join the method's own.</summary>
+    public static CircuitFile Create(DiscoveryResult discovery, ModelIdentity model, TaskReference task,
+        IReadOnlyDictionary<string, string>? extraParameters = null, CircuitTolerances? tolerances = null)
+    {
+        var g = discovery.Circuit.Graph;
+        if (g.Layers != model.NLayers || g.Heads != model.NHeads || g.ParallelAttnMlp != model.ParallelAttnMlp)
+            throw new ArgumentException($"The circuit's graph ({g.Layers} layers × {g.Heads} heads) does not match the model identity ({model.NLayers} × {model.NHeads}).");
+        var parameters = new Dictionary<string, string>(discovery.Parameters, StringComparer.Ordinal);
+        if (extraParameters != null) foreach (var (k, v) in extraParameters) parameters[k] = v;
+        return new CircuitFile
+        {
+            Model = model,
+            Task = task,
+            Method = discovery.Method,
+            Parameters = parameters,
+            Circuit = discovery.Circuit,
+            Tolerances = tolerances ?? CircuitTolerances.Default,
+        };
+    }
+
+    /// <summary>A copy of this file with other tolerances.</summary>
+    public CircuitFile WithTolerances(CircuitTolerances tolerances) => new()
+    {
+        SchemaVersion = SchemaVersion,
+        Model = Model,
+        Task = Task,
+        Method = Method,
+        Parameters = Parameters,
+        Circuit = Circuit,
+        Metrics = new SortedDictionary<string, MetricEntry>(Metrics, StringComparer.Ordinal),
+        Tolerances = tolerances,
+        SourcePath = SourcePath,
+    };
+
+    /// <summary>Adds (or replaces) metric entries; returns this file for chaining.</summary>
+    public CircuitFile AddMetrics(params IEnumerable<KeyValuePair<string, MetricEntry>> entries)
+    {
+        foreach (var (k, v) in entries) Metrics[k] = v;
+        return this;
+    }
+
+    /// <summary>The canonical text (LF, sorted keys, one edge per line, 6 significant digits).</summary>
+    public string ToJson() => CanonicalJson.Write(ToJsonTree());
+
+    /// <summary>Writes the canonical text atomically (a temp file in the same folder, then a rename).</summary>
+    public void Write(string path) => AtomicFile.WriteAllText(path, ToJson());
+
+    /// <summary>Reads and validates a circuit file.</summary>
+    public static CircuitFile Read(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"Circuit file not found: {path}", path);
+        return CircuitFileReader.Read(File.ReadAllBytes(path), path);
+    }
+
+    /// <summary>Parses circuit JSON text; <paramref name="source"/> names it in errors.</summary>
+    public static CircuitFile Parse(string json, string source = "circuit") => CircuitFileReader.Read(Encoding.UTF8.GetBytes(json), source);
+
+    /// <summary>The file as a JSON tree (the canonical writer sorts keys and formats numbers).</summary>
+    public JsonObject ToJsonTree()
+    {
+        var c = Circuit;
+        var edges = new JsonArray();
+        foreach (var e in c.Edges)
+            edges.Add(c.Scores.TryGetValue(e.Name, out double s) ? new JsonObject { ["name"] = e.Name, ["score"] = s } : JsonValue.Create(e.Name));
+        var nodes = new JsonArray();
+        foreach (var n in c.Nodes)
+            nodes.Add(c.NodeScores.TryGetValue(n.Name, out double s) ? new JsonObject { ["name"] = n.Name, ["score"] = s } : JsonValue.Create(n.Name));
+        var metrics = new JsonObject();
+        foreach (var (name, m) in Metrics)
+        {
+            var entry = new JsonObject
+            {
+                ["conventions"] = Strings(m.Conventions),
+                ["unit"] = m.Unit,
+                ["value"] = m.Value,
+            };
+            if (m.Details != null) entry["details"] = m.Details.DeepClone();
+            metrics[name] = entry;
+        }
+        return new JsonObject
+        {
+            ["circuit"] = new JsonObject { ["edges"] = edges, ["level"] = c.Level == CircuitLevel.Edge ? "edge" : "node", ["nodes"] = nodes },
+            ["method"] = new JsonObject { ["name"] = Method, ["parameters"] = Strings(Parameters) },
+            ["metrics"] = metrics,
+            ["model"] = new JsonObject
+            {
+                ["architecture"] = Model.Architecture,
+                ["dModel"] = Model.DModel,
+                ["nHeads"] = Model.NHeads,
+                ["nLayers"] = Model.NLayers,
+                ["parallelAttnMlp"] = Model.ParallelAttnMlp,
+                ["vocabSize"] = Model.VocabSize,
+                ["weightsSha256"] = Model.WeightsSha256,
+            },
+            ["schemaVersion"] = SchemaVersion,
+            ["task"] = TaskTree(Task),
+            ["tolerances"] = new JsonObject
+            {
+                ["faithfulness"] = Tolerances.Faithfulness,
+                ["metric"] = Tolerances.Metric,
+                ["relative"] = Tolerances.Relative,
+                ["score"] = Tolerances.Score,
+            },
+        };
+    }
+
+    private static JsonObject Strings(IEnumerable<KeyValuePair<string, string>> pairs)
+        => new(pairs.Select(kv => new KeyValuePair<string, JsonNode?>(kv.Key, JsonValue.Create(kv.Value))));
+
+    private static JsonObject TaskTree(TaskReference t)
+    {
+        var o = new JsonObject { ["metric"] = t.Metric, ["name"] = t.Name };
+        if (t.Pairs != null)
+        {
+            static JsonArray Ids(int[] ids) => new(ids.Select(i => (JsonNode?)JsonValue.Create(i)).ToArray());
+            o["pairs"] = new JsonArray(t.Pairs.Select(p => (JsonNode?)new JsonObject
+            {
+                ["clean_tokens"] = Ids(p.Clean),
+                ["correct_ids"] = Ids(p.Correct),
+                ["corrupted_tokens"] = Ids(p.Corrupted),
+                ["wrong_ids"] = Ids(p.Wrong),
+            }).ToArray());
+        }
+        else
+        {
+            o["path"] = t.Path;
+            if (t.Sha256 != null) o["sha256"] = t.Sha256;
+        }
+        return o;
+    }
+}
