@@ -7,6 +7,9 @@ namespace MechTests.Circuits;
 /// <summary>Reads circuit files with errors located at file(line,col) and named by field.</summary>
 internal static class CircuitFileReader
 {
+    // Every problem carries a code (docs/circuit-format.md "Errors") so the build-time check can report it as MECH01xx.
+    private const string InvalidValue = CircuitFormatException.InvalidValueCode;
+
     public static CircuitFile Read(byte[] utf8, string file)
     {
         var root = JsonTree.Parse(utf8, file).AsObject();
@@ -16,7 +19,7 @@ internal static class CircuitFileReader
         if (version != CircuitFile.CurrentSchemaVersion)
             throw versionNode.Error(version > CircuitFile.CurrentSchemaVersion
                 ? $"schema version {version} was written by a newer MechTests; this version reads schema {CircuitFile.CurrentSchemaVersion}. Upgrade MechTests."
-                : $"schema version {version} is not supported; expected {CircuitFile.CurrentSchemaVersion}.");
+                : $"schema version {version} is not supported; expected {CircuitFile.CurrentSchemaVersion}.", CircuitFormatException.SchemaVersionCode);
         root.OnlyKeys("circuit", "method", "metrics", "model", "schemaVersion", "task", "tolerances");
         var model = ReadModel(root.Require("model"));
         var graph = model.Graph();
@@ -44,10 +47,10 @@ internal static class CircuitFileReader
         m.AsObject().OnlyKeys("architecture", "dModel", "nHeads", "nLayers", "parallelAttnMlp", "vocabSize", "weightsSha256");
         var arch = m.Require("architecture");
         string a = arch.AsString();
-        if (a is not ("gpt2" or "gpt_neox" or "llama")) throw arch.Error($"architecture '{a}' is unknown; expected gpt2, gpt_neox or llama.");
+        if (a is not ("gpt2" or "gpt_neox" or "llama")) throw arch.Error($"architecture '{a}' is unknown; expected gpt2, gpt_neox or llama.", InvalidValue);
         var sha = m.Require("weightsSha256");
         string s = sha.AsString();
-        if (s.Length != 64 || !s.All(Uri.IsHexDigit)) throw sha.Error($"expected 64 hex digits (SHA-256 of the weights), found '{s}'.");
+        if (s.Length != 64 || !s.All(Uri.IsHexDigit)) throw sha.Error($"expected 64 hex digits (SHA-256 of the weights), found '{s}'.", InvalidValue);
         return new ModelIdentity(a, m.Require("nLayers").AsInt(1), m.Require("nHeads").AsInt(1), m.Require("dModel").AsInt(1),
             m.Require("vocabSize").AsInt(1), m.Require("parallelAttnMlp").AsBool(), s.ToLowerInvariant());
     }
@@ -57,11 +60,11 @@ internal static class CircuitFileReader
         t.AsObject().OnlyKeys("metric", "name", "pairs", "path", "sha256");
         var metricNode = t.Require("metric");
         string metric = metricNode.AsString();
-        if (MetricNames.Parse(metric) is not MetricKind kind) throw metricNode.Error($"metric '{metric}' is unknown; expected one of {MetricNames.All}.");
+        if (MetricNames.Parse(metric) is not MetricKind kind) throw metricNode.Error($"metric '{metric}' is unknown; expected one of {MetricNames.All}.", InvalidValue);
         string name = t.Require("name").AsString();
         var pairsNode = t.Get("pairs");
         var pathNode = t.Get("path");
-        if ((pairsNode == null) == (pathNode == null)) throw t.Error("give either 'pairs' (inline token ids) or 'path' (+ 'sha256'), not both or neither.");
+        if ((pairsNode == null) == (pathNode == null)) throw t.Error("give either 'pairs' (inline token ids) or 'path' (+ 'sha256'), not both or neither.", CircuitFormatException.StructureCode);
         if (pathNode != null)
         {
             var shaNode = t.Get("sha256");
@@ -76,13 +79,13 @@ internal static class CircuitFileReader
                 var node = p.Get(field);
                 if (node == null)
                 {
-                    if (required) throw p.Error($"missing field '{field}'.");
+                    if (required) throw p.Error($"missing field '{field}'.", CircuitFormatException.StructureCode);
                     return [];
                 }
                 return node.AsArray().Items.Select(x =>
                 {
                     int id = x.AsInt(0);
-                    if (id >= vocab) throw x.Error($"token id {id} is outside the model's vocabulary 0..{vocab - 1}.");
+                    if (id >= vocab) throw x.Error($"token id {id} is outside the model's vocabulary 0..{vocab - 1}.", InvalidValue);
                     return id;
                 }).ToArray();
             }
@@ -94,7 +97,7 @@ internal static class CircuitFileReader
         }
         catch (InvalidDataException e)
         {
-            throw pairsNode.Error(e.Message.StartsWith("task: ", StringComparison.Ordinal) ? e.Message[6..] : e.Message);
+            throw pairsNode.Error(e.Message.StartsWith("task: ", StringComparison.Ordinal) ? e.Message[6..] : e.Message, InvalidValue);
         }
         return new TaskReference { Name = name, Metric = metric, Pairs = pairs };
     }
@@ -116,7 +119,7 @@ internal static class CircuitFileReader
         {
             "edge" => CircuitLevel.Edge,
             "node" => CircuitLevel.Node,
-            var s => throw levelNode.Error($"level '{s}' is unknown; expected edge or node."),
+            var s => throw levelNode.Error($"level '{s}' is unknown; expected edge or node.", InvalidValue),
         };
         string shape = $"a {model.NLayers}-layer, {model.NHeads}-head model{(model.ParallelAttnMlp ? " with parallel attention/MLP" : "")}";
         var nodes = new List<string>();
@@ -125,8 +128,8 @@ internal static class CircuitFileReader
         foreach (var item in c.Require("nodes").AsArray().Items)
         {
             var (name, nameNode, score) = NameAndScore(item);
-            if (!graph.TryNode(name, out _)) throw nameNode.Error($"node '{name}' does not exist in {shape} (nodes: input, a0.h0..a{model.NLayers - 1}.h{model.NHeads - 1}, m0..m{model.NLayers - 1}, logits).");
-            if (!nodeSet.Add(name)) throw nameNode.Error($"node '{name}' is listed twice.");
+            if (!graph.TryNode(name, out _)) throw nameNode.Error($"node '{name}' does not exist in {shape} (nodes: input, a0.h0..a{model.NLayers - 1}.h{model.NHeads - 1}, m0..m{model.NLayers - 1}, logits).", CircuitFormatException.UnknownNameCode);
+            if (!nodeSet.Add(name)) throw nameNode.Error($"node '{name}' is listed twice.", CircuitFormatException.DuplicateCode);
             nodes.Add(name);
             if (score is double s) nodeScores[name] = s;
         }
@@ -136,11 +139,11 @@ internal static class CircuitFileReader
         foreach (var item in c.Require("edges").AsArray().Items)
         {
             var (name, nameNode, score) = NameAndScore(item);
-            if (!graph.TryEdge(name, out var edge)) throw nameNode.Error(ExplainMissingEdge(graph, name, shape));
-            if (!edgeSet.Add(name)) throw nameNode.Error($"edge '{name}' is listed twice.");
+            if (!graph.TryEdge(name, out var edge)) throw nameNode.Error(ExplainMissingEdge(graph, name, shape), CircuitFormatException.UnknownNameCode);
+            if (!edgeSet.Add(name)) throw nameNode.Error($"edge '{name}' is listed twice.", CircuitFormatException.DuplicateCode);
             foreach (var end in new[] { edge.Parent.Name, edge.Child.Node.Name })
                 if (end != "logits" && !nodeSet.Contains(end))
-                    throw nameNode.Error($"edge '{name}' needs node '{end}', which is not in circuit.nodes; add the node or remove the edge.");
+                    throw nameNode.Error($"edge '{name}' needs node '{end}', which is not in circuit.nodes; add the node or remove the edge.", CircuitFormatException.DanglingReferenceCode);
             edges.Add(name);
             if (score is double s) scores[name] = s;
         }
@@ -178,7 +181,7 @@ internal static class CircuitFileReader
             e.AsObject().OnlyKeys("conventions", "details", "unit", "value");
             var unitNode = e.Require("unit");
             string unit = unitNode.AsString();
-            if (!MetricUnits.All.Contains(unit)) throw unitNode.Error($"unit '{unit}' is unknown; expected one of {string.Join(", ", MetricUnits.All)}.");
+            if (!MetricUnits.All.Contains(unit)) throw unitNode.Error($"unit '{unit}' is unknown; expected one of {string.Join(", ", MetricUnits.All)}.", InvalidValue);
             var conventions = new SortedDictionary<string, string>(StringComparer.Ordinal);
             foreach (var (k, v) in e.Require("conventions").AsObject().Properties) conventions[k] = v.AsString();
             var details = e.Get("details") is { } d ? (System.Text.Json.Nodes.JsonObject)d.AsObject().ToNode()! : null;
@@ -194,7 +197,7 @@ internal static class CircuitFileReader
         {
             if (t.Get(key) is not { } n) return fallback;
             double v = n.AsNumber();
-            if (!(v >= 0)) throw n.Error($"tolerance must be a number ≥ 0, found {n.Describe()}.");
+            if (!(v >= 0)) throw n.Error($"tolerance must be a number ≥ 0, found {n.Describe()}.", InvalidValue);
             return v;
         }
         var d = CircuitTolerances.Default;

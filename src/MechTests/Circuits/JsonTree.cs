@@ -46,12 +46,12 @@ internal sealed class JsonTree
         }
         try
         {
-            if (!reader.Read()) throw new CircuitFormatException(file, 1, 1, null, "the file is empty; expected a JSON object.");
+            if (!reader.Read()) throw new CircuitFormatException(file, 1, 1, null, "the file is empty; expected a JSON object.") { Code = CircuitFormatException.InvalidJsonCode };
             var root = ReadValue(ref reader, "", file, Position);
             if (reader.Read())
             {
                 var (l, c) = Position(reader.TokenStartIndex);
-                throw new CircuitFormatException(file, l, c, null, "unexpected content after the end of the JSON value.");
+                throw new CircuitFormatException(file, l, c, null, "unexpected content after the end of the JSON value.") { Code = CircuitFormatException.InvalidJsonCode };
             }
             return root;
         }
@@ -64,7 +64,7 @@ internal sealed class JsonTree
             string msg = e.Message;
             int cut = msg.IndexOf(" LineNumber:", StringComparison.Ordinal);
             if (cut > 0) msg = msg[..cut];
-            throw new CircuitFormatException(file, line + 1, col, null, $"invalid JSON: {msg}", e);
+            throw new CircuitFormatException(file, line + 1, col, null, $"invalid JSON: {msg}", e) { Code = CircuitFormatException.InvalidJsonCode };
         }
     }
 
@@ -91,7 +91,7 @@ internal sealed class JsonTree
                     string key = r.GetString()!;
                     var (kl, kc) = position(r.TokenStartIndex);
                     string childPath = path.Length == 0 ? key : $"{path}.{key}";
-                    if (!seen.Add(key)) throw new CircuitFormatException(file, kl, kc, childPath, $"duplicate key '{key}'.");
+                    if (!seen.Add(key)) throw new CircuitFormatException(file, kl, kc, childPath, $"duplicate key '{key}'.") { Code = CircuitFormatException.DuplicateCode };
                     r.Read();
                     node.Properties.Add(new(key, ReadValue(ref r, childPath, file, position)));
                 }
@@ -107,18 +107,22 @@ internal sealed class JsonTree
             case JsonTokenType.String: return new JsonTree(JsonValueKind.String, line, col, path, file) { Text = r.GetString() };
             case JsonTokenType.Number:
                 if (!r.TryGetDouble(out double number) || !double.IsFinite(number))
-                    throw new CircuitFormatException(file, line, col, path.Length == 0 ? null : path, "number out of range for a double.");
+                    throw new CircuitFormatException(file, line, col, path.Length == 0 ? null : path, "number out of range for a double.") { Code = CircuitFormatException.InvalidJsonCode };
                 return new JsonTree(JsonValueKind.Number, line, col, path, file) { Number = number };
             case JsonTokenType.True: return new JsonTree(JsonValueKind.True, line, col, path, file);
             case JsonTokenType.False: return new JsonTree(JsonValueKind.False, line, col, path, file);
             case JsonTokenType.Null: return new JsonTree(JsonValueKind.Null, line, col, path, file);
-            default: throw new CircuitFormatException(file, line, col, path, $"unexpected {r.TokenType}.");
+            default: throw new CircuitFormatException(file, line, col, path, $"unexpected {r.TokenType}.") { Code = CircuitFormatException.InvalidJsonCode };
         }
     }
 
     // ---- typed access with located errors ----
 
-    public CircuitFormatException Error(string problem) => new(File, Line, Column, Path.Length == 0 ? null : Path, problem);
+    /// <summary>An error located at this value; <paramref name="code"/> classifies it (default: a value not allowed here).</summary>
+    public CircuitFormatException Error(string problem, string code = CircuitFormatException.InvalidValueCode)
+        => new(File, Line, Column, Path.Length == 0 ? null : Path, problem) { Code = code };
+
+    private CircuitFormatException WrongType(string expected) => Error($"expected {expected}, found {Describe()}.", CircuitFormatException.StructureCode);
 
     public JsonTree? Get(string key)
     {
@@ -128,28 +132,28 @@ internal sealed class JsonTree
 
     public JsonTree Require(string key)
     {
-        if (Kind != JsonValueKind.Object) throw Error($"expected an object, found {Describe()}.");
-        return Get(key) ?? throw Error($"missing field '{key}'.");
+        if (Kind != JsonValueKind.Object) throw WrongType("an object");
+        return Get(key) ?? throw Error($"missing field '{key}'.", CircuitFormatException.StructureCode);
     }
 
     public void OnlyKeys(params string[] known)
     {
         foreach (var (k, v) in Properties)
             if (Array.IndexOf(known, k) < 0)
-                throw new CircuitFormatException(File, v.Line, v.Column, v.Path, $"unknown field '{k}'; expected one of: {string.Join(", ", known)}.");
+                throw new CircuitFormatException(File, v.Line, v.Column, v.Path, $"unknown field '{k}'; expected one of: {string.Join(", ", known)}.") { Code = CircuitFormatException.StructureCode };
     }
 
-    public JsonTree AsObject() => Kind == JsonValueKind.Object ? this : throw Error($"expected an object, found {Describe()}.");
+    public JsonTree AsObject() => Kind == JsonValueKind.Object ? this : throw WrongType("an object");
 
-    public JsonTree AsArray() => Kind == JsonValueKind.Array ? this : throw Error($"expected an array, found {Describe()}.");
+    public JsonTree AsArray() => Kind == JsonValueKind.Array ? this : throw WrongType("an array");
 
-    public string AsString() => Kind == JsonValueKind.String ? Text! : throw Error($"expected a string, found {Describe()}.");
+    public string AsString() => Kind == JsonValueKind.String ? Text! : throw WrongType("a string");
 
     public bool AsBool() => Kind switch
     {
         JsonValueKind.True => true,
         JsonValueKind.False => false,
-        _ => throw Error($"expected true or false, found {Describe()}."),
+        _ => throw WrongType("true or false"),
     };
 
     /// <summary>A number; null reads as NaN (writers store non-finite values as null).</summary>
@@ -157,13 +161,13 @@ internal sealed class JsonTree
     {
         JsonValueKind.Number => Number,
         JsonValueKind.Null => double.NaN,
-        _ => throw Error($"expected a number, found {Describe()}."),
+        _ => throw WrongType("a number"),
     };
 
     public int AsInt(int min = int.MinValue)
     {
         if (Kind != JsonValueKind.Number || Number != Math.Floor(Number) || Math.Abs(Number) > int.MaxValue)
-            throw Error($"expected an integer, found {Describe()}.");
+            throw WrongType("an integer");
         if (Number < min) throw Error($"must be at least {min}, found {Invariant.R(Number)}.");
         return (int)Number;
     }
