@@ -70,10 +70,15 @@ public sealed class CircuitFile
     }
 
     /// <summary>A copy of this file with other tolerances.</summary>
-    public CircuitFile WithTolerances(CircuitTolerances tolerances) => new()
+    public CircuitFile WithTolerances(CircuitTolerances tolerances) => Copy(Model, tolerances);
+
+    /// <summary>A copy of this file that names another model (same shape, e.g. fine-tuned weights).</summary>
+    public CircuitFile ForModel(ModelIdentity model) => Copy(model, Tolerances);
+
+    private CircuitFile Copy(ModelIdentity model, CircuitTolerances tolerances) => new()
     {
         SchemaVersion = SchemaVersion,
-        Model = Model,
+        Model = model,
         Task = Task,
         Method = Method,
         Parameters = Parameters,

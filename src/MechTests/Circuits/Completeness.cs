@@ -20,6 +20,34 @@ public sealed record CompletenessOptions
 
     /// <summary>Seed of the random sets and candidate samples.</summary>
     public int Seed { get; init; }
+
+    /// <summary>
+    /// The search as recorded in a circuit file's <c>completeness.conventions.search</c>, e.g.
+    /// <c>empty+random(16,p=0.5)+greedy(3),seed=0</c>; <see cref="Parse"/> reads it back.
+    /// </summary>
+    public string Describe()
+        => $"empty+random({RandomSets},p={Invariant.R(InclusionProbability)})+greedy({GreedySteps}{(GreedyCandidates is int m ? $",candidates={m}" : "")}),seed={Seed}";
+
+    /// <summary>Reads a <see cref="Describe"/> text back, so a re-derivation repeats the recorded search exactly.</summary>
+    /// <example><code>
+    /// var o = CompletenessOptions.Parse("empty+random(4,p=0.5)+greedy(2),seed=1");   // RandomSets 4, GreedySteps 2, Seed 1
+    /// </code></example>
+    public static CompletenessOptions Parse(string text)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(text,
+            @"^empty\+random\((\d+),p=([0-9.Ee+-]+)\)\+greedy\((\d+)(?:,candidates=(\d+))?\),seed=(-?\d+)$");
+        if (!m.Success)
+            throw new FormatException($"completeness search '{text}' is not understood; expected e.g. 'empty+random(16,p=0.5)+greedy(3),seed=0'.");
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        return new CompletenessOptions
+        {
+            RandomSets = int.Parse(m.Groups[1].Value, inv),
+            InclusionProbability = double.Parse(m.Groups[2].Value, inv),
+            GreedySteps = int.Parse(m.Groups[3].Value, inv),
+            GreedyCandidates = m.Groups[4].Success ? int.Parse(m.Groups[4].Value, inv) : null,
+            Seed = int.Parse(m.Groups[5].Value, inv),
+        };
+    }
 }
 
 /// <summary>One knocked-out set K and what it did.</summary>

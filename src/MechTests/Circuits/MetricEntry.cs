@@ -56,7 +56,7 @@ public static class MetricEntries
     public static KeyValuePair<string, MetricEntry> From(CompletenessResult r)
     {
         var c = r.Conventions.ToDictionary();
-        c["search"] = $"empty+random({r.Options.RandomSets},p={Invariant.R(r.Options.InclusionProbability)})+greedy({r.Options.GreedySteps}{(r.Options.GreedyCandidates is int m ? $",candidates={m}" : "")}),seed={r.Options.Seed}";
+        c["search"] = r.Options.Describe();
         var details = new JsonObject
         {
             ["normalized"] = r.WorstNormalized,
