@@ -35,15 +35,32 @@ internal static class CliSupport
     public static T WithProgress<T>(string description, int total, Func<IProgress<int>, T> work)
     {
         if (Console.IsErrorRedirected || total <= 1)
-            return work(new Progress<int>(_ => { }));
+            return work(new SyncProgress<int>(_ => { }));
         T result = default!;
         ErrorConsole.Progress().AutoClear(true).Start(ctx =>
         {
             var task = ctx.AddTask(description, maxValue: total);
-            result = work(new SyncProgress(v => task.Increment(v)));
+            result = work(new SyncProgress<int>(v => task.Increment(v)));
         });
         return result;
     }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> reporting its stages on stderr: a live status line on a terminal, one line per
+    /// stage when stderr is redirected (logs, CI). Never on stdout.
+    /// </summary>
+    public static T WithStages<T>(string title, Func<IProgress<string>, T> work)
+    {
+        if (Console.IsErrorRedirected)
+            return work(new SyncProgress<string>(s => Console.Error.WriteLine($"{title}: {s}")));
+        T result = default!;
+        ErrorConsole.Status().Start(title, ctx => result = work(new SyncProgress<string>(s => ctx.Status($"{title}: {Markup.Escape(s)}"))));
+        return result;
+    }
+
+    /// <summary>A metric's value for tables and summaries (4 significant digits, invariant; "-" when absent, "NaN" for NaN).</summary>
+    public static string Figure(Circuits.CircuitFile file, string metric)
+        => file.Metrics.TryGetValue(metric, out var e) ? e.Value.ToString("G4", System.Globalization.CultureInfo.InvariantCulture) : "-";
 
     /// <summary>Writes JSON to stdout with invariant, round-trippable numbers.</summary>
     public static void WriteJson(Action<Utf8JsonWriter> write)
@@ -66,8 +83,8 @@ internal static class CliSupport
         return ids;
     }
 
-    private sealed class SyncProgress(Action<int> report) : IProgress<int>
+    private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
     {
-        public void Report(int value) => report(value);
+        public void Report(T value) => report(value);
     }
 }

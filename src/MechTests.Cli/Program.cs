@@ -17,6 +17,10 @@ public static class Program
             PatchCommand.Create(),
             AttributeCommand.Create(),
             AgreementCommand.Create(),
+            DiscoverCommand.Create(),
+            EvaluateCommand.Create(),
+            VerifyCommand.Create(),
+            DiffCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }
