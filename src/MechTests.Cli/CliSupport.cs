@@ -29,6 +29,26 @@ internal static class CliSupport
     }
 
     /// <summary>A console on stderr for progress, so stdout stays machine-readable.</summary>
+    /// <summary>
+    /// Tables on stdout. Redirected output (CI logs, files, pipes) gets no colour codes and a fixed 200-column width,
+    /// so a summary table stays one readable row per circuit instead of wrapping at Spectre's 80-column default.
+    /// </summary>
+    public static IAnsiConsole Out { get; } = CreateOut();
+
+    private static IAnsiConsole CreateOut()
+    {
+        if (!Console.IsOutputRedirected) return AnsiConsole.Console;
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+            Out = new AnsiConsoleOutput(Console.Out),
+        });
+        console.Profile.Width = 200;
+        return console;
+    }
+
     public static IAnsiConsole ErrorConsole { get; } = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
 
     /// <summary>Runs <paramref name="work"/> with a progress bar of <paramref name="total"/> steps on stderr.</summary>
@@ -61,6 +81,19 @@ internal static class CliSupport
     /// <summary>A metric's value for tables and summaries (4 significant digits, invariant; "-" when absent, "NaN" for NaN).</summary>
     public static string Figure(Circuits.CircuitFile file, string metric)
         => file.Metrics.TryGetValue(metric, out var e) ? e.Value.ToString("G4", System.Globalization.CultureInfo.InvariantCulture) : "-";
+
+    /// <summary>
+    /// The figure as a summary table shows it: completeness as the normalized worst incompleteness (comparable across
+    /// tasks), minimality as "k of n" components not necessary; everything else as <see cref="Figure"/>.
+    /// </summary>
+    public static string SummaryFigure(Circuits.CircuitFile file, string metric)
+    {
+        if (!file.Metrics.TryGetValue(metric, out var e)) return "-";
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        if (metric == "completeness" && e.Details?["normalized"] is { } n) return double.Parse(n.ToJsonString(), inv).ToString("G4", inv);
+        if (metric == "minimality" && e.Details?["components"] is { } c) return $"{e.Value.ToString(inv)} of {c.ToJsonString()}";
+        return Figure(file, metric);
+    }
 
     /// <summary>Writes JSON to stdout with invariant, round-trippable numbers.</summary>
     public static void WriteJson(Action<Utf8JsonWriter> write)

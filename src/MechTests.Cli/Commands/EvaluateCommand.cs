@@ -64,6 +64,6 @@ internal static class EvaluateCommand
         foreach (var (name, e) in f.Metrics)
             table.AddRow(Markup.Escape(name), CliSupport.Figure(f, name), e.Unit,
                 Markup.Escape(string.Join(", ", e.Conventions.Select(kv => $"{kv.Key}={kv.Value}"))));
-        AnsiConsole.Write(table);
+        CliSupport.Out.Write(table);
     }
 }

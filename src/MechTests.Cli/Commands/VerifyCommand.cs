@@ -92,17 +92,17 @@ internal static class VerifyCommand
     {
         foreach (var row in rows.Where(x => x.Message != null))
             Console.WriteLine($"{row.Path}: {row.Status}\n{row.Message}\n");
-        var table = new Table().AddColumns(["circuit", "status", "nodes", "edges", .. Figures]);
+        var table = new Table().AddColumns(["circuit", "status", "nodes", "edges", "faithfulness", "CPR", "CMD", "incompleteness", "not necessary"]);
         foreach (var row in rows)
         {
             string status = row.Status is "matched" or "created" or "updated" ? $"[green]{row.Status}[/]" : $"[red]{row.Status}[/]";
             var f = row.Received;
             table.AddRow([Markup.Escape(row.Name), status, f?.Circuit.Nodes.Count.ToString() ?? "-", f?.Circuit.Edges.Count.ToString() ?? "-",
-                .. Figures.Select(m => f == null ? "-" : CliSupport.Figure(f, m))]);
+                .. Figures.Select(m => f == null ? "-" : CliSupport.SummaryFigure(f, m))]);
         }
-        AnsiConsole.Write(table);
+        CliSupport.Out.Write(table);
         int ok = rows.Count(x => x.Status is "matched" or "created" or "updated");
-        Console.WriteLine($"{ok} of {rows.Count} circuits verified; figures: faithfulness and CPR/CMD normalized (corrupted-patch ablation), completeness in metric units (worst |F(C\\K) − F(M\\K)|), minimality = components with drop < δ.");
+        Console.WriteLine($"{ok} of {rows.Count} circuits verified; figures: faithfulness and CPR/CMD normalized (corrupted-patch ablation), incompleteness = worst |F(C\\K) − F(M\\K)| / |L(clean) − L(corrupted)| over the sets K tried, not necessary = components whose removal alone lowers faithfulness by less than δ.");
     }
 
     private static void WriteJson(List<Row> rows) => CliSupport.WriteJson(w =>
