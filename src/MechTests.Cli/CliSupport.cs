@@ -9,7 +9,7 @@ namespace MechTests.Cli;
 internal static class CliSupport
 {
     /// <summary>The model shipped with the tool (stories260K, llama2.c format).</summary>
-    public static string DefaultModelPath => Path.Combine(AppContext.BaseDirectory, "models", "stories260K", "stories260K.bin");
+    public static string DefaultModelPath => EmbeddedModels.Stories260KPath;
 
     public static LoadedModel LoadModel(string? path) => ModelLoader.Load(string.IsNullOrEmpty(path) ? DefaultModelPath : path);
 

@@ -10,7 +10,7 @@ namespace MechTests.Circuits;
 /// Discovery, evaluation and re-derivation of circuit files end to end — what <c>mechtests discover</c>,
 /// <c>evaluate</c> and <c>verify</c> run, as one library call each. A discovered file records everything needed to
 /// repeat it (model identity, task, method, parameters, the evaluation plan in its metrics' conventions), so
-/// <see cref="Rederive"/> on the same model gives the same circuit and numbers — and a changed model a semantic diff.
+/// <see cref="Rederive(CircuitFile, LoadedModel, IProgress{string}?, bool)"/> on the same model gives the same circuit and numbers — and a changed model a semantic diff.
 /// </summary>
 /// <example><code>
 /// var model = ModelLoader.Load("models/stories260K/stories260K.bin");

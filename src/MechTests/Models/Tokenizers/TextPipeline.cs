@@ -85,7 +85,7 @@ internal abstract class PreTokenizerStep
     /// <summary>Splits <paramref name="piece"/>; <paramref name="allowPrefix"/> as for <see cref="NormalizerStep.Apply"/>.</summary>
     public abstract void Split(Piece piece, bool allowPrefix, List<Piece> output);
 
-    /// <summary>Cuts <paramref name="text"/> at <paramref name="matches"/>, keeping them as <paramref name="behavior"/> says.</summary>
+    /// <summary>Cuts <paramref name="piece"/> at <paramref name="matches"/>, keeping them as <paramref name="behavior"/> says.</summary>
     protected static void SplitAt(Piece piece, List<(int Start, int Length)> matches, SplitBehavior behavior, bool invert,
         List<Piece> output)
     {
