@@ -99,7 +99,12 @@ public static class CircuitDiff
             double detailTol = a.Unit == MetricUnits.Metric ? tol.Metric : tol.Faithfulness;
             CompareNodes($"{p}.details", a.Details, b.Details, detailTol, tol, metricChanges);
         }
-        metricChanges = metricChanges.OrderByDescending(v => v.Delta is double d ? Math.Abs(d) : double.PositiveInfinity).ThenBy(v => v.Field, StringComparer.Ordinal).ToList();
+        // The measured values themselves (faithfulness 0.91 -> 0.56) before what changed inside their details (which
+        // edge is now the worst K), so a person reads the headline first; largest change first within each group.
+        metricChanges = metricChanges
+            .OrderBy(v => v.Field.Contains(".details", StringComparison.Ordinal) ? 1 : 0)
+            .ThenByDescending(v => v.Delta is double d ? Math.Abs(d) : double.PositiveInfinity)
+            .ThenBy(v => v.Field, StringComparer.Ordinal).ToList();
         return new CircuitDiffResult(tol, header, addedNodes, removedNodes, addedEdges, removedEdges, scoreChanges, metricChanges);
     }
 

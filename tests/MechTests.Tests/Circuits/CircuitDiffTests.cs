@@ -77,8 +77,8 @@ public class CircuitDiffTests
         var b = Make(Base(), f: 0.8, details: new JsonObject { ["points"] = new JsonArray(0.1, 0.7, 1.0), ["ranking"] = "signed" }, sha: "f");
         var diff = CircuitDiff.Compare(a, b);
         Assert.Equal(["model.weightsSha256"], diff.Header.Select(h => h.Field));
-        // Structural changes (no Δ) first, then numbers by |Δ|.
-        Assert.Equal(["metrics.cpr.details.ranking", "metrics.cpr.details.points[1]", "metrics.faithfulness.value"], diff.MetricChanges.Select(m => m.Field));
+        // The measured values first, then their details: structural changes (no Δ) first, then numbers by |Δ|.
+        Assert.Equal(["metrics.faithfulness.value", "metrics.cpr.details.ranking", "metrics.cpr.details.points[1]"], diff.MetricChanges.Select(m => m.Field));
         Assert.Null(diff.MetricChanges[0].Before);
         Assert.Equal(0.2, diff.MetricChanges[1].Delta!.Value, 12);
         // A looser tolerance passed explicitly overrides the file's own.
