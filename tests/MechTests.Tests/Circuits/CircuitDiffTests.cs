@@ -80,7 +80,7 @@ public class CircuitDiffTests
         // The measured values first, then their details: structural changes (no Δ) first, then numbers by |Δ|.
         Assert.Equal(["metrics.faithfulness.value", "metrics.cpr.details.ranking", "metrics.cpr.details.points[1]"], diff.MetricChanges.Select(m => m.Field));
         Assert.Null(diff.MetricChanges[1].Before);
-        Assert.Equal(0.2, diff.MetricChanges[0].Delta!.Value, 12);
+        Assert.Equal(0.2, diff.MetricChanges[2].Delta!.Value, 12);
         // A looser tolerance passed explicitly overrides the file's own.
         var loose = CircuitDiff.Compare(a, Make(Base(), f: 0.8), new CircuitTolerances(Faithfulness: 0.2));
         Assert.True(loose.AreEquivalent, loose.Render());
