@@ -9,7 +9,7 @@ namespace MechTests.FluentAssertions;
 
 /// <summary>
 /// Assertions on a <see cref="CircuitFile"/>: the circuit claims on its <see cref="CircuitFile.Circuit"/> (refused
-/// on a <see cref="LoadedModel"/> whose identity differs from the file's) and <see cref="MatchVerifiedSnapshot"/>.
+/// on a <see cref="LoadedModel"/> whose identity differs from the file's) and <c>MatchVerifiedSnapshot</c>.
 /// Obtain with <c>file.Should()</c>.
 /// </summary>
 /// <example><code>
@@ -94,4 +94,129 @@ public sealed class CircuitFileAssertions : CircuitClaimAssertions<CircuitFile, 
             return new(this, (SnapshotResult)null!);
         }
     }
+
+    /// <summary>
+    /// Verifies the file against the snapshot next to where it was read from: <c>circuits/name-copy.json</c> →
+    /// <c>circuits/name-copy.verified.json</c> (a file from <see cref="CircuitPipeline.Rederive(CircuitFile, LoadedModel, IProgress{string}?, bool)"/>
+    /// stands for its claim's path). Otherwise as <see cref="MatchVerifiedSnapshot(string, SnapshotSettings?, string, string)"/>.
+    /// </summary>
+    /// <param name="settings">Accept mode and CI detection; null reads the calling assembly's build facts and the environment.</param>
+    /// <param name="because">A phrase explaining why the snapshot should match.</param>
+    /// <returns>The verification outcome as <c>Which</c>; null when it failed.</returns>
+    /// <example><code>
+    /// var claim = CircuitFile.Read("circuits/name-copy.json");
+    /// CircuitPipeline.Rederive(claim, model).Should().MatchVerifiedSnapshot();   // vs circuits/name-copy.verified.json
+    /// </code></example>
+    [CustomAssertion]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public AndWhichConstraint<CircuitFileAssertions, SnapshotResult> MatchVerifiedSnapshot(SnapshotSettings? settings = null, string because = "")
+    {
+        var calling = Assembly.GetCallingAssembly();
+        if (!Execute.Assertion
+                .BecauseOf(because)
+                .ForCondition(Subject?.SourcePath is not null)
+                .FailWith("Expected {context:circuit file} to match its verified snapshot{reason}, but it was not read from a file, so there is no snapshot next to it; pass the snapshot's path."))
+            return new(this, (SnapshotResult)null!);
+        string full = Path.ChangeExtension(Path.GetFullPath(Subject!.SourcePath!), null);
+        return MatchVerifiedSnapshot(full, settings ?? BuildFacts.From(calling).SnapshotSettings(), because);
+    }
+
+    /// <summary>
+    /// Runs the file's own task (inline, or the task file it references, checked against its hash) on
+    /// <paramref name="model"/> and asserts faithfulness as the <c>BeFaithful(TaskRuns, …)</c> overload does.
+    /// A model whose identity differs from the file's fails (use the <see cref="IModelBackend"/> overload for a fine-tune).
+    /// </summary>
+    /// <param name="model">The model the file was written for.</param>
+    /// <param name="atLeast">The smallest acceptable faithfulness.</param>
+    /// <param name="because">A phrase explaining why the claim should hold.</param>
+    /// <param name="becauseArgs">Arguments of <paramref name="because"/>.</param>
+    /// <example><code>
+    /// CircuitFile.Read("circuits/name-copy.json").Should().BeFaithful(EmbeddedModels.LoadStories260K(), atLeast: 0.85);
+    /// </code></example>
+    [CustomAssertion]
+    public AndWhichConstraint<CircuitFileAssertions, FaithfulnessResult> BeFaithful(LoadedModel model, double atLeast = 0.8, string because = "", params object[] becauseArgs)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return Subject is null ? BeFaithful(model, (Tasks.MechTask)null!, atLeast, because, becauseArgs)
+            : BeFaithful(model, TaskOf(model.Tokenizer, model.Config.VocabSize), atLeast, because, becauseArgs);
+    }
+
+    /// <summary>As <see cref="BeFaithful(LoadedModel, double, string, object[])"/> on any backend and tokenizer, with no identity check (e.g. fine-tuned weights).</summary>
+    /// <param name="model">The model backend, e.g. a <see cref="Transformer"/> over fine-tuned weights.</param>
+    /// <param name="tokenizer">The tokenizer for a task stored as text (null when the task is inline token ids).</param>
+    /// <param name="atLeast">The smallest acceptable faithfulness.</param>
+    /// <param name="because">A phrase explaining why the claim should hold.</param>
+    /// <param name="becauseArgs">Arguments of <paramref name="because"/>.</param>
+    /// <example><code>
+    /// claim.Should().BeFaithful(new Transformer(m.Config, tunedWeights), m.Tokenizer, atLeast: 0.8);
+    /// </code></example>
+    [CustomAssertion]
+    public AndWhichConstraint<CircuitFileAssertions, FaithfulnessResult> BeFaithful(IModelBackend model, Models.Tokenizers.ITokenizer? tokenizer, double atLeast = 0.8,
+        string because = "", params object[] becauseArgs)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return BeFaithful(model, TaskOf(tokenizer, model.Config.VocabSize), atLeast, because, becauseArgs);
+    }
+
+    /// <summary>
+    /// Asserts the model still performs the file's task: its clean-minus-corrupted metric gap L(clean) − L(corrupted)
+    /// keeps at least <paramref name="keepingAtLeast"/> of the gap the file recorded (same sign). Faithfulness is a
+    /// ratio over that gap, so over a vanished gap it means nothing; check this alongside it after a fine-tune.
+    /// </summary>
+    /// <param name="model">The model backend (e.g. fine-tuned weights).</param>
+    /// <param name="tokenizer">The tokenizer for a task stored as text (null when the task is inline token ids).</param>
+    /// <param name="keepingAtLeast">The smallest acceptable fraction of the recorded gap.</param>
+    /// <param name="because">A phrase explaining why the claim should hold.</param>
+    /// <param name="becauseArgs">Arguments of <paramref name="because"/>.</param>
+    /// <returns>The measured gap as <c>Which</c>.</returns>
+    /// <example><code>
+    /// using (new AssertionScope())
+    /// {
+    ///     claim.Should().PerformTheRecordedTask(tuned, m.Tokenizer, keepingAtLeast: 0.5);
+    ///     claim.Should().BeFaithful(tuned, m.Tokenizer, atLeast: 0.8);
+    /// }
+    /// </code></example>
+    [CustomAssertion]
+    public AndWhichConstraint<CircuitFileAssertions, double> PerformTheRecordedTask(IModelBackend model, Models.Tokenizers.ITokenizer? tokenizer, double keepingAtLeast = 0.5,
+        string because = "", params object[] becauseArgs)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        string claim = $"perform its task, keeping at least {Num.G(keepingAtLeast)} of the recorded L(clean) − L(corrupted)";
+        if (!Execute.Assertion
+                .BecauseOf(because, becauseArgs)
+                .ForCondition(Subject is not null && Subject.Metrics.ContainsKey("clean") && Subject.Metrics.ContainsKey("corrupted"))
+                .FailWith("Expected {context:circuit file} to {0}{reason}, but it records no clean and corrupted metrics.", new FailureText(claim)))
+            return new(this, double.NaN);
+        var runs = Runs.For(model, TaskOf(tokenizer, model.Config.VocabSize));
+        double recorded = Subject!.Metrics["clean"].Value - Subject.Metrics["corrupted"].Value;
+        double gap = runs.CleanMetric - runs.CorruptedMetric;
+        var conventions = Subject.Metrics["clean"].Conventions;
+        Execute.Assertion
+            .BecauseOf(because, becauseArgs)
+            .ForCondition(gap / recorded >= keepingAtLeast)
+            .FailWith("Expected {context:circuit file} to {0}{reason}, but the gap is {1} against {2} recorded ({3} of it).\n  L(clean) = {4} (recorded {5}), L(corrupted) = {6} (recorded {7}); metric={8}; {9} pairs of task '{10}'.",
+                new FailureText(claim), new FailureText(Num.G(gap)), new FailureText(Num.G(recorded)), new FailureText(Num.G(gap / recorded)),
+                new FailureText(Num.G(runs.CleanMetric)), new FailureText(Num.G(Subject.Metrics["clean"].Value)),
+                new FailureText(Num.G(runs.CorruptedMetric)), new FailureText(Num.G(Subject.Metrics["corrupted"].Value)),
+                new FailureText(conventions.GetValueOrDefault("metric") ?? "?"), new FailureText(Num.I(runs.Task.Pairs.Count)), new FailureText(runs.Task.Name));
+        return new(this, gap);
+    }
+
+    /// <summary>As <see cref="PerformTheRecordedTask(IModelBackend, Models.Tokenizers.ITokenizer?, double, string, object[])"/> on a loaded model.</summary>
+    /// <param name="model">A loaded model.</param>
+    /// <param name="keepingAtLeast">The smallest acceptable fraction of the recorded gap.</param>
+    /// <param name="because">A phrase explaining why the claim should hold.</param>
+    /// <param name="becauseArgs">Arguments of <paramref name="because"/>.</param>
+    /// <example><code>
+    /// claim.Should().PerformTheRecordedTask(EmbeddedModels.LoadStories260K());
+    /// </code></example>
+    [CustomAssertion]
+    public AndWhichConstraint<CircuitFileAssertions, double> PerformTheRecordedTask(LoadedModel model, double keepingAtLeast = 0.5, string because = "", params object[] becauseArgs)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return PerformTheRecordedTask(new Transformer(model.Config, model.Weights), model.Tokenizer, keepingAtLeast, because, becauseArgs);
+    }
+
+    private Tasks.MechTask TaskOf(Models.Tokenizers.ITokenizer? tokenizer, int vocabSize)
+        => Subject!.Task.Resolve(Subject.SourcePath ?? "circuit", tokenizer, vocabSize);
 }

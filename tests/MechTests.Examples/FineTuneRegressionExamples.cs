@@ -3,8 +3,6 @@ using FluentAssertions.Execution;
 using MechTests.Circuits;
 using MechTests.FluentAssertions;
 using MechTests.Models;
-using MechTests.Patching;
-using MechTests.Tasks;
 using MechTests.Training;
 using Xunit;
 using Xunit.Abstractions;
@@ -44,8 +42,6 @@ public class FineTuneRegressionExamples(ITestOutputHelper output)
         return tuned;
     }
 
-    private static MechTask NameCopy => MechTask.Load(Repo.Path("tasks/name-copy.json"), Repo.Stories.Tokenizer, Repo.Stories.Config.VocabSize);
-
     /// <summary>
     /// The claim, on any weights: the model still does the task (its clean-minus-corrupted logit-difference gap keeps at
     /// least half of what the circuit file recorded) and the checked-in circuit still explains it (faithfulness ≥ 0.8,
@@ -53,13 +49,10 @@ public class FineTuneRegressionExamples(ITestOutputHelper output)
     /// </summary>
     private static void NameCopyClaimHolds(Transformer model, CircuitFile claim)
     {
-        var runs = TaskRuns.Create(model, NameCopy);
-        double recordedGap = claim.Metrics["clean"].Value - claim.Metrics["corrupted"].Value;
         using (new AssertionScope())
         {
-            (runs.CleanMetric - runs.CorruptedMetric).Should().BeGreaterThanOrEqualTo(0.5 * recordedGap,
-                "the model should still prefer the introduced name (logit_diff gap recorded in {0}: {1:F3})", claim.SourcePath, recordedGap);
-            claim.Should().BeFaithful(runs, atLeast: 0.8);
+            claim.Should().PerformTheRecordedTask(model, Repo.Stories.Tokenizer, keepingAtLeast: 0.5, "the model should still prefer the introduced name");
+            claim.Should().BeFaithful(model, Repo.Stories.Tokenizer, atLeast: 0.8);
         }
     }
 
@@ -101,7 +94,7 @@ public class FineTuneRegressionExamples(ITestOutputHelper output)
         var check = () => NameCopyClaimHolds(tuned, claim);
         var failure = check.Should().Throw<XunitException>().Which.Message;
         output.WriteLine(failure);
-        failure.Should().Contain("should still prefer the introduced name").And.Contain("to be faithful");
+        failure.Should().Contain("to perform its task").And.Contain("should still prefer the introduced name").And.Contain("to be faithful");
 
         // The snapshot diff shows the behaviour collapsing next to the change of weights.
         var diff = DiffAgainstVerified(tuned);

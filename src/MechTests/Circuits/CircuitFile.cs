@@ -75,6 +75,13 @@ public sealed class CircuitFile
     /// <summary>A copy of this file that names another model (same shape, e.g. fine-tuned weights).</summary>
     public CircuitFile ForModel(ModelIdentity model) => Copy(model, Tolerances);
 
+    /// <summary>The same file, remembered as read from (or standing for) <paramref name="sourcePath"/>; not written to JSON.</summary>
+    internal CircuitFile WithSourcePath(string? sourcePath) => new()
+    {
+        SchemaVersion = SchemaVersion, Model = Model, Task = Task, Method = Method, Parameters = Parameters, Circuit = Circuit,
+        Metrics = new SortedDictionary<string, MetricEntry>(Metrics, StringComparer.Ordinal), Tolerances = Tolerances, SourcePath = sourcePath,
+    };
+
     private CircuitFile Copy(ModelIdentity model, CircuitTolerances tolerances) => new()
     {
         SchemaVersion = SchemaVersion,

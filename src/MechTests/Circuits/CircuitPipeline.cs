@@ -145,13 +145,14 @@ public static class CircuitPipeline
         if (!DiscoverySpec.IsDerivable(claim))
         {
             var recorded = DiscoverySpec.EdgeScoresOf(claim) is { } s ? Scores(runs, s, stages) : null;
-            return Evaluate(runs, claim, plan, recorded, stages);
+            return Evaluate(runs, claim, plan, recorded, stages).WithSourcePath(claim.SourcePath);
         }
         var spec = DiscoverySpec.FromFile(claim);
         var scores = Scores(runs, spec, stages);
         stages?.Report($"discovery: {spec.Method}");
         var file = CircuitFile.Create(Discover(runs, spec, scores), identity, claim.Task, spec.ScoreParameters(), claim.Tolerances);
-        return Evaluate(runs, file, plan, scores, stages);
+        // The result stands for the claim's file: messages and MatchVerifiedSnapshot() find its snapshot from it.
+        return Evaluate(runs, file, plan, scores, stages).WithSourcePath(claim.SourcePath);
     }
 
     /// <summary>Checks the model is the one the file names, resolves the task and runs it once.</summary>
