@@ -22,6 +22,10 @@ internal sealed class JsonTree
     public JsonValueKind Kind { get; }
     public int Line { get; }
     public int Column { get; }
+
+    /// <summary>Where this value's key starts, for a value of an object (0 otherwise): unknown fields point at their name.</summary>
+    public int KeyLine { get; private set; }
+    public int KeyColumn { get; private set; }
     public string Path { get; }
     public string File { get; }
     public string? Text { get; private set; }
@@ -93,7 +97,10 @@ internal sealed class JsonTree
                     string childPath = path.Length == 0 ? key : $"{path}.{key}";
                     if (!seen.Add(key)) throw new CircuitFormatException(file, kl, kc, childPath, $"duplicate key '{key}'.") { Code = CircuitFormatException.DuplicateCode };
                     r.Read();
-                    node.Properties.Add(new(key, ReadValue(ref r, childPath, file, position)));
+                    var value = ReadValue(ref r, childPath, file, position);
+                    value.KeyLine = kl;
+                    value.KeyColumn = kc;
+                    node.Properties.Add(new(key, value));
                 }
                 return node;
             }
@@ -140,7 +147,7 @@ internal sealed class JsonTree
     {
         foreach (var (k, v) in Properties)
             if (Array.IndexOf(known, k) < 0)
-                throw new CircuitFormatException(File, v.Line, v.Column, v.Path, $"unknown field '{k}'; expected one of: {string.Join(", ", known)}.") { Code = CircuitFormatException.StructureCode };
+                throw new CircuitFormatException(File, v.KeyLine, v.KeyColumn, v.Path, $"unknown field '{k}'; expected one of: {string.Join(", ", known)}.") { Code = CircuitFormatException.StructureCode };
     }
 
     public JsonTree AsObject() => Kind == JsonValueKind.Object ? this : throw WrongType("an object");

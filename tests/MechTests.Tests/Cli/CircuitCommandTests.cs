@@ -6,7 +6,7 @@ namespace MechTests.Tests.Cli;
 
 /// <summary>
 /// discover / evaluate / verify / diff through the real executable on stories260K, with a cheap recipe (top-20 edges
-/// by EAP, 4 random + 1 greedy completeness sets) so the whole class runs in seconds.
+/// by EAP; only the determinism test also measures curves, completeness and minimality) so the class runs in seconds.
 /// </summary>
 public sealed class CircuitCommandTests : IDisposable
 {
@@ -14,25 +14,39 @@ public sealed class CircuitCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, true);
 
-    private static string[] Discover(string output, int n = 20) =>
+    /// <summary>Top-n on EAP; <paramref name="full"/> also measures curves, completeness (4 random + 1 greedy) and minimality.</summary>
+    private static string[] Discover(string output, int n = 20, bool full = false) =>
     [
         "discover", "--task", Path.Combine(TestPaths.RepoRoot, "tasks", "name-copy.json"), "--method", "top-n", "--scores", "eap",
-        "--n", n.ToString(), "--inline-task", "--completeness-random", "4", "--completeness-greedy", "1", "--seed", "3", "--out", output,
+        "--n", n.ToString(), "--inline-task", "--out", output,
+        .. full ? ["--completeness-random", "4", "--completeness-greedy", "1", "--seed", "3"] : new[] { "--no-curves", "--no-completeness", "--minimality-delta", "-1" },
     ];
 
-    private string Discovered(string name, int n = 20)
+    // Each discover is a process and a few seconds: the class makes three in all and copies them where needed.
+    private static readonly Lazy<string> s_shared = new(() => DiscoverInto(Directory.CreateTempSubdirectory("mechtests-cli-shared-").FullName, "shared", 20));
+    private static readonly Lazy<string> s_large = new(() => DiscoverInto(Path.GetDirectoryName(s_shared.Value)!, "large", 30));
+
+    private static string DiscoverInto(string dir, string name, int n, bool full = false)
+    {
+        string path = Path.Combine(dir, name + ".json");
+        var (code, _, stderr) = CliRunner.RunClean(null, Discover(path, n, full));
+        Assert.True(code == 0, stderr);
+        return path;
+    }
+
+    /// <summary>The shared top-20 circuit, copied into this test's folder as NAME.json.</summary>
+    private string Discovered(string name)
     {
         string path = Path.Combine(_dir, name + ".json");
-        var (code, _, stderr) = CliRunner.RunClean(null, Discover(path, n));
-        Assert.True(code == 0, stderr);
+        File.Copy(s_shared.Value, path);
         return path;
     }
 
     [Fact]
     public void DiscoverIsDeterministicAndWritesEveryFigureWithItsConventions()
     {
-        string a = Discovered("a");
-        string b = Discovered("b");
+        string a = DiscoverInto(_dir, "a", 20, full: true);
+        string b = DiscoverInto(_dir, "b", 20, full: true);
         Assert.Equal(File.ReadAllBytes(a), File.ReadAllBytes(b));
 
         var file = CircuitFile.Read(a);
@@ -126,8 +140,8 @@ public sealed class CircuitCommandTests : IDisposable
     [Fact]
     public void DiffSaysEquivalentForTheSameCircuitAndListsAddedEdgesOtherwise()
     {
-        string small = Discovered("small", 20);
-        string large = Discovered("large", 30);
+        string small = s_shared.Value;
+        string large = s_large.Value;
         var (same, sameOut, _) = CliRunner.RunClean(null, "diff", small, small);
         Assert.Equal(0, same);
         Assert.Contains("equivalent", sameOut);
