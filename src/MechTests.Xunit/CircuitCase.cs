@@ -1,4 +1,4 @@
-using System.Globalization;
+using System.Reflection;
 using MechTests.Circuits;
 using MechTests.Models;
 using Xunit.Abstractions;
@@ -6,111 +6,165 @@ using Xunit.Abstractions;
 namespace MechTests.Xunit;
 
 /// <summary>
-/// One circuit file as a test row: its name (the file name without <c>.json</c>, what the row is called), its path
-/// and the model it is checked on. Serializable, so each file is its own row in Test Explorer and in TRX results.
-/// Reading happens in the test, so a malformed file is a failing row with the parse error (<c>file(line,col)</c>),
-/// never a missing one.
+/// One circuit file as a theory row: its name (the file's path below the circuits folder, without <c>.json</c>), its
+/// full path and the model it is checked on. It travels between discovery and execution as a few strings
+/// (<see cref="IXunitSerializable"/>), so every circuit shows as its own row in Test Explorer and can be run alone;
+/// <see cref="ToString"/> is the name, so rows read <c>Holds(circuit: name-copy)</c>. Nothing is read at discovery:
+/// <see cref="Read"/> parses the file (and throws its <see cref="CircuitFormatException"/>) when the test runs.
 /// </summary>
 /// <example><code>
-/// [CircuitTheory]
-/// [CircuitFiles("circuits")]
-/// public void EveryClaimHolds(CircuitCase circuit) => circuit.Verify(output);
+/// [CircuitTheory, CircuitFiles("circuits")]
+/// public void Holds(CircuitCase circuit) => circuit.Verify(output);
+///
+/// // or by hand, outside a theory:
+/// var c = CircuitCase.ForFile("circuits/name-copy.json");
+/// CircuitFile claim = c.Read();
 /// </code></example>
 public sealed class CircuitCase : IXunitSerializable
 {
-    /// <summary>For the serializer only.</summary>
-    [Obsolete("For xUnit's serializer only.")]
+    private CircuitFile? _file;
+
+    /// <summary>For xUnit's deserializer only.</summary>
+    /// <example><code>
+    /// // xUnit calls this, then Deserialize; tests use CircuitCase.ForFile or [CircuitFiles].
+    /// </code></example>
+    [Obsolete("Called by xUnit's deserializer; use CircuitCase.ForFile or [CircuitFiles].")]
     public CircuitCase() { }
 
-    /// <summary>A row for the circuit file at <paramref name="path"/>, checked on the model at <paramref name="modelPath"/>.</summary>
-    public CircuitCase(string path, string modelPath, string? snapshotBase = null)
+    /// <summary>A row for the circuit file at <paramref name="path"/>, named <paramref name="name"/>, checked on <paramref name="model"/>.</summary>
+    /// <param name="path">The circuit file (made absolute).</param>
+    /// <param name="name">The row's name (e.g. <c>sub/name-copy</c>).</param>
+    /// <param name="model">The model path as written (null: <c>MECHTESTS_MODEL</c>, else the embedded stories260K); resolved when used.</param>
+    /// <param name="testAssembly">The test assembly whose build facts (project folder, strict, accept) apply, or null for none.</param>
+    /// <example><code>
+    /// var row = new CircuitCase("circuits/ioi/gpt2.json", "ioi/gpt2", model: "models/gpt2", typeof(MyTests).Assembly);
+    /// </code></example>
+    public CircuitCase(string path, string name, string? model = null, Assembly? testAssembly = null)
     {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
         Path = System.IO.Path.GetFullPath(path);
-        ModelPath = System.IO.Path.GetFullPath(modelPath);
-        Name = System.IO.Path.GetFileNameWithoutExtension(Path);
-        SnapshotBase = snapshotBase ?? System.IO.Path.ChangeExtension(Path, null);
+        Name = name;
+        Model = string.IsNullOrWhiteSpace(model) ? null : model;
+        TestAssembly = testAssembly?.GetName().Name;
     }
 
-    /// <summary>The circuit's name: <c>name-copy</c> for <c>circuits/name-copy.json</c>.</summary>
+    /// <summary>A row for one file, named by its file name without <c>.json</c>.</summary>
+    /// <example><code>
+    /// var c = CircuitCase.ForFile("circuits/name-copy.json");      // c.Name == "name-copy"
+    /// </code></example>
+    public static CircuitCase ForFile(string path, string? model = null, Assembly? testAssembly = null)
+        => new(path, System.IO.Path.GetFileNameWithoutExtension(path), model, testAssembly);
+
+    /// <summary>The row's name: the path below the circuits folder without <c>.json</c>, '/'-separated.</summary>
+    /// <example><code>
+    /// Assert.Equal("name-copy", c.Name);
+    /// </code></example>
     public string Name { get; private set; } = "";
 
-    /// <summary>The circuit file's full path.</summary>
+    /// <summary>Full path of the circuit file.</summary>
+    /// <example><code>
+    /// output.WriteLine($"claim: {c.Path}");
+    /// </code></example>
     public string Path { get; private set; } = "";
 
-    /// <summary>The model file or folder the circuit is checked on.</summary>
-    public string ModelPath { get; private set; } = "";
+    /// <summary>The model as the test wrote it (<c>%NAME%</c> not yet expanded), or null for the default.</summary>
+    /// <example><code>
+    /// string shown = c.Model ?? "(default model)";
+    /// </code></example>
+    public string? Model { get; private set; }
 
-    /// <summary>Where its snapshot lives without the suffix: <c>circuits/name-copy</c> → <c>circuits/name-copy.verified.json</c>.</summary>
-    public string SnapshotBase { get; private set; } = "";
+    /// <summary>Simple name of the test assembly whose build facts apply, or null.</summary>
+    /// <example><code>
+    /// bool strict = c.BuildFacts.Strict;   // read from this assembly's MechTests.* metadata
+    /// </code></example>
+    public string? TestAssembly { get; private set; }
 
-    /// <summary>Whether the model exists (rows whose model is missing are skipped unless strict).</summary>
-    public bool ModelExists => File.Exists(ModelPath) || Directory.Exists(ModelPath);
+    /// <summary>The build facts of <see cref="TestAssembly"/> (with the environment's overrides), or <see cref="BuildFacts.None"/> plus the environment.</summary>
+    /// <example><code>
+    /// if (c.BuildFacts.Strict) output.WriteLine("strict: a missing model fails");
+    /// </code></example>
+    public BuildFacts BuildFacts => FactsOf(TestAssembly);
 
-    /// <summary>Reads the circuit file; throws <see cref="CircuitFormatException"/> with file(line,col) when malformed.</summary>
-    public CircuitFile Read() => CircuitFile.Read(Path);
+    /// <summary>Where the model is (see <see cref="ModelLocator.Resolve"/>): the first existing candidate, else the first candidate.</summary>
+    /// <example><code>
+    /// LoadedModel model = ModelCache.Shared.Get(c.ModelPath);
+    /// </code></example>
+    public string ModelPath => ModelLocator.Resolve(Model, BuildFacts.ProjectDirectory);
 
-    /// <summary>The model, loaded once per test process (<see cref="ModelCache"/>).</summary>
-    public LoadedModel Model => ModelCache.Get(ModelPath);
+    /// <summary>Why the model cannot be used (naming the path), or null when it is there.</summary>
+    /// <example><code>
+    /// if (c.ModelMissingReason is { } why) output.WriteLine(why);
+    /// </code></example>
+    public string? ModelMissingReason => ModelLocator.MissingReason(Model, BuildFacts.ProjectDirectory);
 
-    /// <summary>
-    /// Re-derives the circuit on <see cref="Model"/> (its recorded method, parameters and measurements) and compares it
-    /// with its verified snapshot; writes the figures to <paramref name="output"/> whether it passes or not. Accepting
-    /// follows the build facts of <paramref name="testAssembly"/> (or the calling test's) and the environment, and never
-    /// happens on CI unless forced. Throws <see cref="SnapshotMismatchException"/> with the semantic diff on a mismatch.
-    /// </summary>
-    public CircuitFile Verify(ITestOutputHelper? output = null, System.Reflection.Assembly? testAssembly = null)
+    /// <summary>The snapshot base path: the circuit file without <c>.json</c> (its snapshot is <c>{SnapshotPath}.verified.json</c>, as <c>mechtests verify</c> uses).</summary>
+    /// <example><code>
+    /// new SnapshotVerifier().Verify(received, c.SnapshotPath);   // circuits/name-copy.verified.json
+    /// </code></example>
+    public string SnapshotPath => System.IO.Path.ChangeExtension(Path, null);
+
+    /// <summary>The circuit file, parsed and validated on first use (then kept for this row).</summary>
+    /// <exception cref="CircuitFormatException">The file is malformed; the message is <c>file(line,col): field: problem</c>.</exception>
+    /// <example><code>
+    /// CircuitFile claim = c.Read();
+    /// Assert.Equal("greedy", claim.Method);
+    /// </code></example>
+    public CircuitFile Read() => _file ??= CircuitFile.Read(Path);
+
+    /// <summary>The model, loaded once per test run through <paramref name="cache"/> (default <see cref="ModelCache.Shared"/>).</summary>
+    /// <exception cref="ModelNotFoundException">The model is missing; the message names where it was looked for.</exception>
+    /// <example><code>
+    /// LoadedModel model = c.LoadModel();
+    /// var received = CircuitPipeline.Rederive(c.Read(), model);
+    /// </code></example>
+    public LoadedModel LoadModel(ModelCache? cache = null)
     {
-        var claim = Read();
-        var received = CircuitPipeline.Rederive(claim, Model);
-        if (output != null) CircuitReport.Write(output, received, Name);
-        var facts = BuildFacts.From(testAssembly ?? System.Reflection.Assembly.GetCallingAssembly());
-        new SnapshotVerifier(facts.SnapshotSettings()).Verify(received, SnapshotBase);
-        return received;
+        if (ModelMissingReason is { } why) throw new ModelNotFoundException(ModelPath, why);
+        return (cache ?? ModelCache.Shared).Get(ModelPath);
     }
 
-    /// <summary>The row's display name: the circuit's name.</summary>
+    /// <summary>The row's name: what Test Explorer shows between the parentheses.</summary>
+    /// <example><code>
+    /// Assert.Equal("name-copy", CircuitCase.ForFile("circuits/name-copy.json").ToString());
+    /// </code></example>
     public override string ToString() => Name;
 
-    /// <inheritdoc />
+    /// <summary>Writes the row as strings (xUnit calls this at discovery).</summary>
+    /// <example><code>
+    /// // xUnit: info.AddValue("path", …) for each field; see Deserialize.
+    /// </code></example>
     public void Serialize(IXunitSerializationInfo info)
     {
-        info.AddValue(nameof(Path), Path);
-        info.AddValue(nameof(ModelPath), ModelPath);
-        info.AddValue(nameof(SnapshotBase), SnapshotBase);
+        info.AddValue("name", Name);
+        info.AddValue("path", Path);
+        info.AddValue("model", Model);
+        info.AddValue("assembly", TestAssembly);
     }
 
-    /// <inheritdoc />
+    /// <summary>Reads the row back (xUnit calls this before running it).</summary>
+    /// <example><code>
+    /// // xUnit: new CircuitCase() then Deserialize(info) in the process that runs the test.
+    /// </code></example>
     public void Deserialize(IXunitSerializationInfo info)
     {
-        Path = info.GetValue<string>(nameof(Path));
-        ModelPath = info.GetValue<string>(nameof(ModelPath));
-        SnapshotBase = info.GetValue<string>(nameof(SnapshotBase));
-        Name = System.IO.Path.GetFileNameWithoutExtension(Path);
+        Name = info.GetValue<string>("name");
+        Path = info.GetValue<string>("path");
+        Model = info.GetValue<string?>("model");
+        TestAssembly = info.GetValue<string?>("assembly");
+        _file = null;
     }
-}
 
-/// <summary>Writes a circuit's measured figures, with their conventions, to a test's output.</summary>
-/// <example><code>
-/// CircuitReport.Write(output, CircuitPipeline.Rederive(claim, model));
-/// // name-copy: 14 nodes, 56 edges (edge level); greedy on atp-star
-/// //   faithfulness 0.9137 (normalized; ablation=corrupted-patch; metric=logit_diff; …)
-/// </code></example>
-public static class CircuitReport
-{
-    /// <summary>One line per metric the file holds: value, unit and conventions.</summary>
-    public static void Write(ITestOutputHelper output, CircuitFile file, string? name = null)
+    internal static BuildFacts FactsOf(string? assemblyName)
     {
-        name ??= file.SourcePath is { } p ? System.IO.Path.GetFileNameWithoutExtension(p) : file.Task.Name;
-        output.WriteLine($"{name}: {file.Circuit.Nodes.Count} nodes, {file.Circuit.Edges.Count} edges ({file.Circuit.Level.ToString().ToLowerInvariant()} level); {file.Method} {string.Join(", ", file.Parameters.Select(kv => $"{kv.Key}={kv.Value}"))}");
-        foreach (var (metric, e) in file.Metrics)
+        if (assemblyName != null)
         {
-            string extra = metric switch
-            {
-                "completeness" when e.Details?["normalized"] is { } n => $", normalized {n.ToJsonString()}",
-                "minimality" when e.Details?["components"] is { } c => $" of {c.ToJsonString()} components not necessary",
-                _ => "",
-            };
-            output.WriteLine($"  {metric} {e.Value.ToString("G6", CultureInfo.InvariantCulture)}{extra} ({e.Unit}; {string.Join("; ", e.Conventions.Select(kv => $"{kv.Key}={kv.Value}"))})");
+            var assembly = AppDomain.CurrentDomain.GetAssemblies().FirstOrDefault(a => a.GetName().Name == assemblyName);
+            if (assembly != null) return BuildFacts.From(assembly);
         }
+        return BuildFacts.None with { Strict = BuildFactsStrictFromEnvironment() };
     }
+
+    private static bool BuildFactsStrictFromEnvironment()
+        => Environment.GetEnvironmentVariable(BuildFacts.StrictVariable) is { } v && (v == "1" || v.Equals("true", StringComparison.OrdinalIgnoreCase) || v.Equals("yes", StringComparison.OrdinalIgnoreCase));
 }

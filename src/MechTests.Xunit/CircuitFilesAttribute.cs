@@ -1,59 +1,121 @@
 using System.Reflection;
 using MechTests.Circuits;
-using MechTests.Models;
 using Xunit.Sdk;
 
 namespace MechTests.Xunit;
 
 /// <summary>
-/// One test row per circuit file (<c>*.json</c>, not <c>*.verified.json</c>/<c>*.received.json</c>) in a folder,
-/// recursively, in ordinal path order; each row is a <see cref="CircuitCase"/> named by its circuit. The folder is
-/// resolved against the folder above the build's circuits folder (<c>$(MechTestsCircuitsDirectory)</c>), the project
-/// folder, the test binaries' folder, then the working folder. An empty or missing folder is an error row, not a silently empty theory.
+/// Theory data: one <see cref="CircuitCase"/> row per circuit file (<c>*.json</c>, recursively, not
+/// <c>*.verified.json</c>/<c>*.received.json</c>) in a folder, or one row for a single file, in ordinal order of their
+/// names. Rows are found by file name only; a malformed file is still a row (it fails with its parse error when run
+/// under <see cref="CircuitTheoryAttribute"/>), and a folder that does not exist or holds no circuit file is a failing
+/// test naming it — never a theory that silently has fewer rows.
 /// </summary>
+/// <remarks>
+/// A relative path is looked up in the test project's folder (<see cref="BuildFacts.ProjectDirectory"/>, from the
+/// MSBuild integration), then in the folders above the test assembly (so <c>circuits</c> in the project is found from
+/// <c>bin/Release/net10.0</c>), then in the current folder. Without a path the build's circuits folder
+/// (<c>$(MechTestsCircuitsDirectory)</c>) is used, else <c>circuits</c>. <c>%NAME%</c> is replaced by the environment
+/// variable <c>NAME</c>.
+/// </remarks>
 /// <example><code>
-/// [CircuitTheory]
-/// [CircuitFiles]                                   // $(MechTestsCircuitsDirectory), the embedded model
-/// public void ClaimsHold(CircuitCase c) => c.Verify(output);
+/// public class Claims(ITestOutputHelper output)
+/// {
+///     [CircuitTheory, CircuitFiles("circuits")]
+///     public void Holds(CircuitCase circuit) => circuit.Verify(output);
 ///
-/// [CircuitTheory]
-/// [CircuitFiles("circuits/pythia", Model = "models/pythia-70m")]
-/// public void PythiaClaimsHold(CircuitCase c) => c.Verify(output);
+///     [CircuitTheory, CircuitFiles("circuits/gpt2", Model = "%MODELS%/gpt2")]
+///     public void HoldsOnGpt2(CircuitCase circuit) => circuit.Verify(output);
+/// }
 /// </code></example>
 [AttributeUsage(AttributeTargets.Method, AllowMultiple = true)]
-public sealed class CircuitFilesAttribute(string? folder = null) : DataAttribute
+public sealed class CircuitFilesAttribute : DataAttribute
 {
-    /// <summary>The folder given (null: the build's circuits folder).</summary>
-    public string? Folder { get; } = folder;
+    /// <summary>Rows for the circuit files under <paramref name="path"/> (a folder or one file); null: the build's circuits folder, else <c>circuits</c>.</summary>
+    /// <example><code>
+    /// [CircuitTheory, CircuitFiles]                                  // $(MechTestsCircuitsDirectory) or circuits/
+    /// [CircuitTheory, CircuitFiles("circuits/name-copy.json")]       // one row
+    /// </code></example>
+    public CircuitFilesAttribute(string? path = null) => Path = path;
 
-    /// <summary>The model file or folder the circuits are checked on; relative to the project folder. Default: the embedded stories260K.</summary>
+    /// <summary>The folder or file as written.</summary>
+    /// <example><code>
+    /// var where = new CircuitFilesAttribute("circuits").Path;   // "circuits"
+    /// </code></example>
+    public string? Path { get; }
+
+    /// <summary>The model every row is checked on (see <see cref="ModelLocator"/>); null: <c>MECHTESTS_MODEL</c>, else the embedded stories260K.</summary>
+    /// <example><code>
+    /// [CircuitTheory, CircuitFiles("circuits/gpt2", Model = "models/gpt2")]
+    /// </code></example>
     public string? Model { get; set; }
 
-    /// <inheritdoc />
+    /// <summary>File name pattern (default <c>*.json</c>).</summary>
+    /// <example><code>
+    /// [CircuitTheory, CircuitFiles("claims", Pattern = "*.circuit.json")]
+    /// </code></example>
+    public string Pattern { get; set; } = "*.json";
+
+    /// <summary>Whether sub-folders are searched (default true); row names then carry the sub-folder (<c>ioi/gpt2</c>).</summary>
+    /// <example><code>
+    /// [CircuitTheory, CircuitFiles("circuits", Recursive = false)]
+    /// </code></example>
+    public bool Recursive { get; set; } = true;
+
+    /// <summary>The rows: one <see cref="CircuitCase"/> per circuit file.</summary>
+    /// <exception cref="DirectoryNotFoundException">The folder (or file) does not exist; the message names every place looked.</exception>
+    /// <exception cref="FileNotFoundException">The folder holds no circuit file.</exception>
+    /// <example><code>
+    /// var rows = new CircuitFilesAttribute("circuits").GetData(typeof(Claims).GetMethod("Holds")!);
+    /// foreach (var row in rows) Console.WriteLine(row[0]);   // name-copy, pronoun, …
+    /// </code></example>
     public override IEnumerable<object[]> GetData(MethodInfo testMethod)
     {
-        var facts = BuildFacts.From(testMethod.DeclaringType!.Assembly);
-        string folder = ResolveFolder(facts);
-        string model = Model == null ? EmbeddedModels.Stories260KPath : ResolveAgainstProject(facts, Model);
-        if (!Directory.Exists(folder))
-            throw new DirectoryNotFoundException($"[CircuitFiles]: the circuits folder {folder} does not exist (set MechTestsCircuitsDirectory or pass the folder).");
-        var files = Directory.EnumerateFiles(folder, "*.json", SearchOption.AllDirectories)
-            .Where(f => !f.EndsWith(SnapshotVerifier.VerifiedSuffix, StringComparison.Ordinal) && !f.EndsWith(SnapshotVerifier.ReceivedSuffix, StringComparison.Ordinal))
-            .Order(StringComparer.Ordinal).ToList();
-        if (files.Count == 0)
-            throw new FileNotFoundException($"[CircuitFiles]: no circuit files (*.json) in {folder}.");
-        foreach (var f in files) yield return [new CircuitCase(f, model)];
+        ArgumentNullException.ThrowIfNull(testMethod);
+        var assembly = testMethod.DeclaringType?.Assembly;
+        var facts = assembly != null ? BuildFacts.From(assembly) : BuildFacts.None;
+        string written = Path ?? facts.CircuitsDirectory ?? "circuits";
+        string target = Locate(ModelLocator.ExpandPath(written), facts.ProjectDirectory, out var looked)
+            ?? throw new DirectoryNotFoundException($"[CircuitFiles(\"{written}\")] on {testMethod.DeclaringType?.Name}.{testMethod.Name}: no such folder or file; looked at {string.Join(", ", looked)}.");
+        return Rows(target, written, testMethod, assembly).Select(c => new object[] { c }).ToList();
     }
 
-    private string ResolveFolder(BuildFacts facts)
+    private List<CircuitCase> Rows(string target, string written, MethodInfo testMethod, Assembly? assembly)
     {
-        if (Folder == null) return facts.CircuitsDirectory ?? ResolveAgainstProject(facts, "circuits");
-        if (Path.IsPathRooted(Folder)) return Folder;
-        foreach (var root in new[] { facts.CircuitsDirectory is { } c ? Path.GetDirectoryName(c.TrimEnd('/', '\\')) : null, facts.ProjectDirectory, AppContext.BaseDirectory })
-            if (root != null && Directory.Exists(Path.Combine(root, Folder))) return Path.GetFullPath(Path.Combine(root, Folder));
-        return Path.GetFullPath(Folder);
+        if (File.Exists(target)) return [CircuitCase.ForFile(target, Model, assembly)];
+        var files = Directory.EnumerateFiles(target, Pattern, Recursive ? SearchOption.AllDirectories : SearchOption.TopDirectoryOnly)
+            .Where(f => !f.EndsWith(SnapshotVerifier.VerifiedSuffix, StringComparison.OrdinalIgnoreCase)
+                        && !f.EndsWith(SnapshotVerifier.ReceivedSuffix, StringComparison.OrdinalIgnoreCase))
+            .Select(f => (File: f, Name: NameOf(target, f)))
+            .OrderBy(x => x.Name, StringComparer.Ordinal)
+            .ToList();
+        if (files.Count == 0)
+            throw new FileNotFoundException($"[CircuitFiles(\"{written}\")] on {testMethod.DeclaringType?.Name}.{testMethod.Name}: no circuit files ({Pattern}, not *{SnapshotVerifier.VerifiedSuffix}) in {target}.");
+        return files.Select(x => new CircuitCase(x.File, x.Name, Model, assembly)).ToList();
     }
 
-    private static string ResolveAgainstProject(BuildFacts facts, string path)
-        => Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(facts.ProjectDirectory ?? Directory.GetCurrentDirectory(), path));
+    private static string NameOf(string folder, string file)
+    {
+        string rel = System.IO.Path.GetRelativePath(folder, file).Replace('\\', '/');
+        return rel.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? rel[..^".json".Length] : rel;
+    }
+
+    /// <summary>The first existing folder or file for <paramref name="path"/>: rooted as is; else the project folder, the folders above the test assembly, the current folder.</summary>
+    private static string? Locate(string path, string? projectDirectory, out List<string> looked)
+    {
+        looked = [];
+        if (System.IO.Path.IsPathRooted(path))
+        {
+            looked.Add(path);
+            return Exists(path) ? System.IO.Path.GetFullPath(path) : null;
+        }
+        if (!string.IsNullOrEmpty(projectDirectory)) looked.Add(System.IO.Path.GetFullPath(System.IO.Path.Combine(projectDirectory, path)));
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+            looked.Add(System.IO.Path.GetFullPath(System.IO.Path.Combine(dir.FullName, path)));
+        looked.Add(System.IO.Path.GetFullPath(path));
+        looked = looked.Distinct(StringComparer.Ordinal).ToList();
+        return looked.FirstOrDefault(Exists);
+    }
+
+    private static bool Exists(string p) => Directory.Exists(p) || File.Exists(p);
 }

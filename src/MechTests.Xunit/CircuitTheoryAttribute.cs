@@ -4,34 +4,21 @@ using Xunit.Sdk;
 namespace MechTests.Xunit;
 
 /// <summary>
-/// A theory over circuit files: like <see cref="TheoryAttribute"/>, except that a row whose model file is missing is
-/// reported as skipped with the path in the reason — or, in strict mode (<c>$(MechTestsStrict)</c>,
-/// <c>MECHTESTS_STRICT=1</c>; what CI gating wants), runs and fails with the missing path.
+/// A theory over circuit files (<see cref="CircuitFilesAttribute"/>): one test per file, each checked just before it
+/// runs — a malformed circuit file fails its row with the parse error (<c>file(line,col): field: problem</c>), and a
+/// missing model skips the row with a reason naming the path (fails it under strict mode, <c>MECHTESTS_STRICT=1</c> or
+/// <c>-p:MechTestsStrict=true</c>). Rows are re-checked at run time, so a model that appears after discovery is used and
+/// a file fixed after discovery passes. Other data attributes (<c>[InlineData]</c>, …) work as in a plain theory.
 /// </summary>
 /// <example><code>
 /// public class Claims(ITestOutputHelper output)
 /// {
-///     [CircuitTheory]
-///     [CircuitFiles("circuits")]
+///     [CircuitTheory, CircuitFiles("circuits")]
 ///     public void Holds(CircuitCase circuit) => circuit.Verify(output);
 /// }
 /// </code></example>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = false)]
 [XunitTestCaseDiscoverer("MechTests.Xunit.Sdk.CircuitTheoryDiscoverer", "MechTests.Xunit")]
-[AttributeUsage(AttributeTargets.Method)]
-public sealed class CircuitTheoryAttribute : TheoryAttribute;
-
-/// <summary>
-/// A fact that needs a model: skipped with the path in the reason when <see cref="Model"/> is missing, failed instead
-/// in strict mode. Without <see cref="Model"/> it needs the embedded stories260K.
-/// </summary>
-/// <example><code>
-/// [CircuitFact(Model = "models/pythia-70m")]
-/// public void InductionHeadsExist() { var model = ModelCache.Get("models/pythia-70m"); … }
-/// </code></example>
-[XunitTestCaseDiscoverer("MechTests.Xunit.Sdk.CircuitFactDiscoverer", "MechTests.Xunit")]
-[AttributeUsage(AttributeTargets.Method)]
-public sealed class CircuitFactAttribute : FactAttribute
+public sealed class CircuitTheoryAttribute : TheoryAttribute
 {
-    /// <summary>The model file or folder the test needs, relative to the project folder; null: the embedded model.</summary>
-    public string? Model { get; set; }
 }

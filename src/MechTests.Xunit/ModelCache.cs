@@ -5,56 +5,129 @@ using MechTests.Models.Loading;
 namespace MechTests.Xunit;
 
 /// <summary>
-/// Loads each model file once per test process, however many tests and threads ask for it: the first caller loads,
-/// the others wait for the same instance. Loaded models are shared, so treat their weights as read-only (clone them
-/// with <c>model.Weights.DeepClone()</c> before fine-tuning).
+/// Loads each model once per test run and hands the same <see cref="LoadedModel"/> to every test that asks, from any
+/// thread: xUnit runs test classes in parallel, and a model is loaded (and hashed) only by the first caller while the
+/// others wait for it. Keyed by full path. A load that fails is not remembered, so the next caller tries again (and
+/// gets the error again if the file is still bad). The loaded weights are shared: treat them as read-only.
 /// </summary>
 /// <example><code>
-/// var model = ModelCache.Get("models/stories260K/stories260K.bin");   // loaded once, then cached
-/// var same = ModelCache.Embedded;                                       // the model shipped with MechTests
+/// public class GptTests
+/// {
+///     [Fact]
+///     public void NameCopyHolds()
+///     {
+///         LoadedModel model = ModelCache.Shared.Get("models/gpt2");   // loaded on first use, then shared
+///         var received = CircuitPipeline.Rederive(CircuitFile.Read("circuits/name-copy.json"), model);
+///     }
+/// }
 /// </code></example>
-public static class ModelCache
+public sealed class ModelCache
 {
-    private static readonly ConcurrentDictionary<string, Lazy<LoadedModel>> s_models = new(StringComparer.Ordinal);
-    private static int s_loads;
+    private readonly ConcurrentDictionary<string, Lazy<LoadedModel>> _models = new(StringComparer.Ordinal);
+    private readonly Func<string, LoadedModel> _load;
+    private int _loads;
 
-    /// <summary>The model at <paramref name="path"/> (full path is the cache key), loaded on first use.</summary>
-    /// <exception cref="FileNotFoundException">No such model file or folder; the message names the path.</exception>
-    public static LoadedModel Get(string path)
+    /// <summary>A cache that loads with <paramref name="load"/> (default <see cref="ModelLoader.Load"/>).</summary>
+    /// <example><code>
+    /// var cache = new ModelCache();                                    // its own models, e.g. for one fixture
+    /// var counting = new ModelCache(p => { Console.WriteLine($"loading {p}"); return ModelLoader.Load(p); });
+    /// </code></example>
+    public ModelCache(Func<string, LoadedModel>? load = null) => _load = load ?? ModelLoader.Load;
+
+    /// <summary>The process-wide cache <see cref="CircuitCase"/>, <see cref="ModelFixture"/> and <see cref="CircuitVerification"/> use.</summary>
+    /// <example><code>
+    /// var model = ModelCache.Shared.Get(EmbeddedModels.Stories260KPath);
+    /// </code></example>
+    public static ModelCache Shared { get; } = new();
+
+    /// <summary>How many times this cache has called its loader (successful or not); 1 per model when sharing works.</summary>
+    /// <example><code>
+    /// Parallel.For(0, 8, _ => cache.Get(path));
+    /// Assert.Equal(1, cache.Loads);
+    /// </code></example>
+    public int Loads => Volatile.Read(ref _loads);
+
+    /// <summary>The models loaded so far (full paths).</summary>
+    /// <example><code>
+    /// foreach (var path in ModelCache.Shared.LoadedPaths) output.WriteLine($"model: {path}");
+    /// </code></example>
+    public IReadOnlyList<string> LoadedPaths => _models.Where(kv => kv.Value.IsValueCreated).Select(kv => kv.Key).Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>
+    /// The model at <paramref name="path"/> (resolved with <see cref="ModelLocator.Resolve"/> when relative), loaded on
+    /// the first call; concurrent first calls wait for one load.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">Nothing exists at the path.</exception>
+    /// <example><code>
+    /// LoadedModel a = ModelCache.Shared.Get("models/stories260K/stories260K.bin");
+    /// LoadedModel b = ModelCache.Shared.Get(Path.GetFullPath("models/stories260K/stories260K.bin"));
+    /// Assert.Same(a, b);
+    /// </code></example>
+    public LoadedModel Get(string path)
     {
-        string full = Path.GetFullPath(path);
-        var lazy = s_models.GetOrAdd(full, p => new Lazy<LoadedModel>(() =>
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        string key = Path.IsPathRooted(path) ? Path.GetFullPath(path) : ModelLocator.Resolve(path);
+        var lazy = _models.GetOrAdd(key, k => new Lazy<LoadedModel>(() => Load(k), LazyThreadSafetyMode.ExecutionAndPublication));
+        try
         {
-            if (!File.Exists(p) && !Directory.Exists(p))
-                throw new FileNotFoundException($"Model not found: {p} (a llama2.c .bin or a Hugging Face model folder was expected).", p);
-            Interlocked.Increment(ref s_loads);
-            return ModelLoader.Load(p);
-        }, LazyThreadSafetyMode.ExecutionAndPublication));
-        try { return lazy.Value; }
-        catch { s_models.TryRemove(new KeyValuePair<string, Lazy<LoadedModel>>(full, lazy)); throw; } // let a later call retry
+            return lazy.Value;
+        }
+        catch
+        {
+            // Forget the failed load (only this attempt's entry) so a later call retries instead of seeing a cached
+            // exception forever; this caller still gets the error.
+            _models.TryRemove(new KeyValuePair<string, Lazy<LoadedModel>>(key, lazy));
+            throw;
+        }
     }
 
-    /// <summary>The embedded stories260K (<see cref="EmbeddedModels.Stories260KPath"/>), loaded once.</summary>
-    public static LoadedModel Embedded => Get(EmbeddedModels.Stories260KPath);
-
-    /// <summary>How many model files this process has loaded so far (a diagnostic: each path counts once).</summary>
-    public static int Loads => Volatile.Read(ref s_loads);
+    private LoadedModel Load(string path)
+    {
+        Interlocked.Increment(ref _loads);
+        if (!ModelLocator.Exists(path)) throw new FileNotFoundException($"model not found: {path}", path);
+        return _load(path);
+    }
 }
 
 /// <summary>
-/// The shared model as an xUnit class or collection fixture, for tests that prefer constructor injection.
+/// An xUnit fixture over <see cref="ModelCache.Shared"/>: use it as a class fixture
+/// (<c>IClassFixture&lt;ModelFixture&gt;</c>) or a collection fixture (<c>ICollectionFixture&lt;ModelFixture&gt;</c>
+/// with a <c>[CollectionDefinition]</c> in your test assembly and <c>[Collection]</c> on every class). Every fixture
+/// shares the one cache, so a model is loaded once per test assembly however many classes use it.
 /// </summary>
 /// <example><code>
 /// public class NameCopyTests(ModelFixture models) : IClassFixture&lt;ModelFixture&gt;
 /// {
-///     [Fact] public void Copies() => models.Embedded.Config.NLayers.Should().Be(5);
+///     [CircuitFact]
+///     public void TheEmbeddedModelHasFiveLayers() => Assert.Equal(5, models.Default.Config.NLayers);
 /// }
 /// </code></example>
 public sealed class ModelFixture
 {
-    /// <summary>The embedded stories260K, shared by every test of the process.</summary>
-    public LoadedModel Embedded => ModelCache.Embedded;
+    /// <summary>A fixture over the shared cache (what xUnit calls).</summary>
+    /// <example><code>
+    /// var models = new ModelFixture();
+    /// </code></example>
+    public ModelFixture() : this(ModelCache.Shared) { }
 
-    /// <summary>Any model file, shared by every test of the process (see <see cref="ModelCache.Get"/>).</summary>
-    public LoadedModel Get(string path) => ModelCache.Get(path);
+    // xUnit creates fixtures only through their single public constructor; this one is for tests of the fixture.
+    internal ModelFixture(ModelCache cache) => Cache = cache;
+
+    /// <summary>The cache the fixture loads through.</summary>
+    /// <example><code>
+    /// int loads = models.Cache.Loads;
+    /// </code></example>
+    public ModelCache Cache { get; }
+
+    /// <summary>The model tests use when they name none (<c>MECHTESTS_MODEL</c>, else the embedded stories260K).</summary>
+    /// <example><code>
+    /// var runs = TaskRuns.Create(new Transformer(models.Default.Config, models.Default.Weights), task);
+    /// </code></example>
+    public LoadedModel Default => Cache.Get(ModelLocator.Resolve(null));
+
+    /// <summary>The model at <paramref name="path"/> (see <see cref="ModelLocator"/> for how relative paths are found).</summary>
+    /// <example><code>
+    /// LoadedModel gpt2 = models.Get("models/gpt2");
+    /// </code></example>
+    public LoadedModel Get(string path) => Cache.Get(ModelLocator.Resolve(path));
 }

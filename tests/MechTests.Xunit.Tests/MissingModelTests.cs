@@ -1,0 +1,98 @@
+using MechTests.Circuits;
+using MechTests.Models;
+using MechTests.Xunit.Tests.Samples;
+using Xunit;
+
+namespace MechTests.Xunit.Tests;
+
+/// <summary>A missing model skips (naming the path), fails under strict mode, and MECHTESTS_MODEL names the default.</summary>
+[Collection(EnvironmentCollection.Name)]
+public class MissingModelTests
+{
+    // Built with -p:MechTestsStrict=true, this assembly itself is strict: a missing model then fails even here.
+    private static readonly bool s_assemblyStrict = BuildFacts.From(typeof(MissingModelTests).Assembly, _ => null).Strict;
+
+    private static (TempFolder Dir, string Expected) Folder()
+    {
+        var dir = new TempFolder();
+        dir.Write("claim.json", Stories.EmptyJson);
+        dir.Write("broken.json", "{ \"schemaVersion\": 1,\n  \"model\": ");
+        return (dir, Path.GetFullPath(Path.Combine(dir.Path, "no-such-model", "model.bin")));
+    }
+
+    [Fact]
+    public void AMissingModelSkipsTheRowAndTheFactWithAReasonNamingThePath()
+    {
+        var (dir, expected) = Folder();
+        using var _ = dir;
+        using var env = new EnvironmentScope().Set(MissingModelSample.Folder, dir.Path).Set(BuildFacts.StrictVariable, null).Set(ModelLocator.ModelVariable, null);
+
+        var results = InProcessRunner.Run(typeof(MissingModelSample));
+
+        Assert.Equal(4, results.Count);
+        string wanted = s_assemblyStrict ? "failed" : "skipped";
+        var row = Assert.Single(results, r => r.DisplayName.EndsWith("(circuit: claim)", StringComparison.Ordinal));
+        var fact = Assert.Single(results, r => r.DisplayName.EndsWith(nameof(MissingModelSample.FactOnMissingModel), StringComparison.Ordinal));
+        foreach (var r in new[] { row, fact })
+        {
+            Assert.Equal(wanted, r.Outcome);
+            Assert.Contains($"model not found: {expected}", r.Message);
+        }
+        // A malformed file fails even when its model is missing: the file is wrong wherever it runs.
+        var broken = Assert.Single(results, r => r.DisplayName.EndsWith("(circuit: broken)", StringComparison.Ordinal));
+        Assert.Equal("failed", broken.Outcome);
+        Assert.Equal(typeof(CircuitFormatException).FullName, broken.ExceptionType);
+        Assert.Contains("broken.json(2,", broken.Message);
+        // The embedded model is there, so a fact on it runs.
+        Assert.Equal("passed", Assert.Single(results, r => r.DisplayName.EndsWith(nameof(MissingModelSample.FactOnDefaultModel), StringComparison.Ordinal)).Outcome);
+        Assert.DoesNotContain("missing:claim", Ran.Bodies);
+        Assert.DoesNotContain("missing:fact", Ran.Bodies);
+        Assert.Contains("missing:default-fact", Ran.Bodies);
+    }
+
+    [Theory]
+    [InlineData("1")]
+    [InlineData("true")]
+    public void UnderStrictModeAMissingModelFailsTheRowAndTheFactNamingThePath(string strict)
+    {
+        var (dir, expected) = Folder();
+        using var _ = dir;
+        using var env = new EnvironmentScope().Set(MissingModelSample.Folder, dir.Path).Set(BuildFacts.StrictVariable, strict).Set(ModelLocator.ModelVariable, null);
+
+        var results = InProcessRunner.Run(typeof(MissingModelSample));
+
+        var row = Assert.Single(results, r => r.DisplayName.EndsWith("(circuit: claim)", StringComparison.Ordinal));
+        var fact = Assert.Single(results, r => r.DisplayName.EndsWith(nameof(MissingModelSample.FactOnMissingModel), StringComparison.Ordinal));
+        foreach (var r in new[] { row, fact })
+        {
+            Assert.Equal("failed", r.Outcome);
+            Assert.Equal(typeof(ModelNotFoundException).FullName, r.ExceptionType);
+            Assert.Contains($"model not found: {expected}", r.Message);
+            Assert.Contains("Strict mode is on", r.Message);
+        }
+        Assert.Equal("passed", Assert.Single(results, r => r.DisplayName.EndsWith(nameof(MissingModelSample.FactOnDefaultModel), StringComparison.Ordinal)).Outcome);
+        Assert.Equal(0, results.Count(r => r.Outcome == "skipped"));
+    }
+
+    [Fact]
+    public void MechTestsModelNamesTheModelOfTestsThatNameNone()
+    {
+        using var dir = new TempFolder();
+        string elsewhere = Path.Combine(dir.Path, "elsewhere", "model.bin");
+        using var env = new EnvironmentScope().Set(MissingModelSample.Folder, dir.Path).Set(BuildFacts.StrictVariable, null)
+            .Set(ModelLocator.ModelVariable, elsewhere);
+        dir.Write("claim.json", Stories.EmptyJson);
+
+        var missing = InProcessRunner.Run(typeof(MissingModelSample));
+        var onDefault = Assert.Single(missing, r => r.DisplayName.EndsWith(nameof(MissingModelSample.FactOnDefaultModel), StringComparison.Ordinal));
+        Assert.Equal(s_assemblyStrict ? "failed" : "skipped", onDefault.Outcome);
+        Assert.Contains($"model not found: {elsewhere} ({ModelLocator.ModelVariable} = \"{elsewhere}\"", onDefault.Message);
+
+        // The same variable pointing at a real model: the fact runs (and the cache loads from there).
+        Directory.CreateDirectory(Path.GetDirectoryName(elsewhere)!);
+        File.Copy(EmbeddedModels.Stories260KPath, elsewhere);
+        var present = InProcessRunner.Run(typeof(MissingModelSample));
+        Assert.Equal("passed", Assert.Single(present, r => r.DisplayName.EndsWith(nameof(MissingModelSample.FactOnDefaultModel), StringComparison.Ordinal)).Outcome);
+        Assert.Equal(elsewhere, ModelLocator.Resolve(null));
+    }
+}
