@@ -119,12 +119,17 @@ public class DiscoveryTests
     [Fact]
     public void AcdcWithATinyTauRemovesExactlyTheEdgesThatCannotMatter()
     {
-        // a0.h1 writes nothing, so its 18 edges (3 inputs, 15 outputs) are the only ones with exactly zero effect.
+        // Exactly zero effect, by construction: a0.h1 writes nothing (its 18 edges: 3 inputs, 15 outputs); and the
+        // embedding's edges into readers that reach the last-position metric only at the last position — the last
+        // layer's queries, its MLP and the logits — because clean and corrupted prompts share the last token.
         var runs = CircuitFixtures.SilencedHeadRuns(0, 1);
         var acdc = CircuitDiscovery.Acdc(runs, 1e-9);
         var removed = runs.Graph.Edges.Where(e => !acdc.Circuit.Contains(e)).Select(e => e.Name).ToList();
-        var expected = runs.Graph.Edges.Where(e => e.Parent.Name == "a0.h1" || e.Child.Node.Name == "a0.h1").Select(e => e.Name).ToList();
-        Assert.Equal(18, expected.Count);
+        int last = runs.Model.Config.NLayers - 1;
+        bool LastPositionOnly(GraphEdge e) => e.Parent.Name == "input"
+            && (e.Child.Node.Name == "logits" || e.Child.Node.Name == $"m{last}" || (e.Child.Node.Layer == last && e.Child.Name.EndsWith("<q>", StringComparison.Ordinal)));
+        var expected = runs.Graph.Edges.Where(e => e.Parent.Name == "a0.h1" || e.Child.Node.Name == "a0.h1" || LastPositionOnly(e)).Select(e => e.Name).ToList();
+        Assert.Equal(18 + 6, expected.Count);
         Assert.Equal(expected, removed);
         Assert.False(acdc.Circuit.ContainsNode("a0.h1"));
     }
