@@ -1,0 +1,41 @@
+using FluentAssertions;
+using FluentAssertions.Execution;
+using MechTests.Attribution;
+using MechTests.Circuits;
+using MechTests.FluentAssertions;
+using MechTests.Models;
+using MechTests.Patching;
+using MechTests.Tasks;
+using MechTests.Xunit;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace MechTests.Examples;
+
+/// <summary>
+/// Use 1 — circuit claims asserted in <c>dotnet test</c>, on the circuits checked in under circuits/ and the embedded
+/// stories260K. The folder comes from the build (<c>$(MechTestsCircuitsDirectory)</c>, via MechTests.props/.targets).
+/// </summary>
+public class CircuitClaimExamples(ITestOutputHelper output)
+{
+    /// <summary>Every checked-in circuit re-derives to its verified snapshot (one row per file; figures in the output).</summary>
+    [CircuitTheory, CircuitFiles]
+    public void EveryCheckedInClaimReDerivesToItsSnapshot(CircuitCase circuit) => circuit.Verify(output);
+
+    /// <summary>The name-copy claim in words: faithful (≥ 0.85), the behaviour is there, and AtP* agrees with patching.</summary>
+    [CircuitFact]
+    public void NameCopyIsCarriedByItsCircuitAndAtPStarAgreesWithPatchingOnIt()
+    {
+        var model = ModelCache.Shared.Get(EmbeddedModels.Stories260KPath);
+        var claim = CircuitFile.Read(Repo.Path("circuits/name-copy.json"));
+        var runs = TaskRuns.Create(new Transformer(model.Config, model.Weights), MechTask.Load(Repo.Path("tasks/name-copy.json"), model.Tokenizer, model.Config.VocabSize));
+        using (new AssertionScope())
+        {
+            claim.Should().PerformTheRecordedTask(model, keepingAtLeast: 0.9);
+            claim.Circuit.Should().BeFaithful(runs, atLeast: 0.85);
+            // Node-level AtP* against exhaustive node patching (both signed means over the 5 pairs of the task).
+            var nodes = NodeSets.Build(model.Config, NodeGranularity.Component);
+            NodeAttribution.AtPStar(runs, nodes).Should().AgreeWithActivationPatching(runs, spearmanAtLeast: 0.8, topKRecallAtLeast: 0.8, topK: 5);
+        }
+    }
+}
