@@ -22,7 +22,7 @@ public static class EmbeddedModels
     public static LoadedModel LoadStories260K()
     {
         if (!File.Exists(Stories260KPath))
-            throw new FileNotFoundException($"The embedded model is missing: {Stories260KPath}. It is copied to the output folder by the MechTests package (contentFiles); check that the project references MechTests and was built.", Stories260KPath);
+            throw new FileNotFoundException($"The embedded model is missing: {Stories260KPath}. It is copied to the output folder by the MechTests package (its buildTransitive targets copy models/stories260K/ to the output); check that the project references MechTests and was built.", Stories260KPath);
         return ModelLoader.Load(Stories260KPath);
     }
 }
