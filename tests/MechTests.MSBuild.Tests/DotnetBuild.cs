@@ -16,7 +16,9 @@ internal static class DotnetBuild
     public static (int ExitCode, string Output) Run(string projectDir, IReadOnlyDictionary<string, string>? env = null, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = projectDir };
-        foreach (var a in new[] { "build", "--nologo", "-nodeReuse:false", "--disable-build-servers", "-clp:NoSummary" }.Concat(args)) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { "build", "--nologo", "-nodeReuse:false", "--disable-build-servers", "-clp:NoSummary", "-p:RestoreIgnoreFailedSources=true",
+                     // A temp folder's parents are not ours: no Directory.Build.* / Directory.Packages.props from above.
+                     "-p:ImportDirectoryBuildProps=false", "-p:ImportDirectoryBuildTargets=false", "-p:ImportDirectoryPackagesProps=false" }.Concat(args)) psi.ArgumentList.Add(a);
         foreach (var key in psi.Environment.Keys.ToList())
             if (key.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase) || key == "CI" || SnapshotSettings.BuildServerVariables.Contains(key)
                 || key.StartsWith("MECHTESTS_", StringComparison.Ordinal) || key == "ContinuousIntegrationBuild")
@@ -50,6 +52,23 @@ internal static class DotnetBuild
         File.WriteAllText(Path.Combine(dir, "Empty.cs"), "namespace Consumer; public static class Empty;\n");
         Directory.CreateDirectory(Path.Combine(dir, "circuits"));
         return dir;
+    }
+
+    /// <summary>
+    /// The build facts baked into the throwaway project's built assembly (its Debug output), read with
+    /// <see cref="BuildFacts.From"/> from a collectible load context so the file is neither locked nor kept loaded;
+    /// no environment variable takes part.
+    /// </summary>
+    public static BuildFacts BakedFacts(string projectDir)
+    {
+        string dll = Path.Combine(projectDir, "bin", "Debug", "net10.0", "Consumer.dll");
+        var alc = new System.Runtime.Loader.AssemblyLoadContext("mechtests-baked-facts", isCollectible: true);
+        try
+        {
+            using var bytes = new MemoryStream(File.ReadAllBytes(dll));
+            return BuildFacts.From(alc.LoadFromStream(bytes), _ => null);
+        }
+        finally { alc.Unload(); }
     }
 
     private static string FindRepoRoot()
