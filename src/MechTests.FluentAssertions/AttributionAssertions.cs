@@ -23,6 +23,9 @@ public sealed class AttributionAssertions : ReferenceTypeAssertions<AttributionR
 {
     /// <summary>Wraps an attribution (null makes every assertion fail).</summary>
     /// <param name="subject">The attribution.</param>
+    /// <example><code>
+    /// var assertions = new AttributionAssertions(EdgeAttribution.Eap(runs));   // what attribution.Should() returns
+    /// </code></example>
     public AttributionAssertions(AttributionResult subject) : base(subject) => MechTestsFormatters.Register();
 
     /// <inheritdoc />

@@ -18,6 +18,9 @@ public sealed class CircuitAssertions : CircuitClaimAssertions<Circuit, CircuitA
 {
     /// <summary>Wraps a circuit (null makes every claim fail).</summary>
     /// <param name="subject">The circuit.</param>
+    /// <example><code>
+    /// var assertions = new CircuitAssertions(circuit);   // what circuit.Should() returns
+    /// </code></example>
     public CircuitAssertions(Circuit subject) : base(subject)
     {
     }

@@ -17,17 +17,35 @@ namespace MechTests.FluentAssertions;
 /// </summary>
 /// <typeparam name="TSubject">The asserted object.</typeparam>
 /// <typeparam name="TAssertions">The concrete assertions type (for chaining).</typeparam>
+/// <example><code>
+/// var runs = TaskRuns.Create(engine, task);
+/// circuit.Should().BeFaithful(runs, atLeast: 0.8).And.BeComplete(runs).And.BeMinimal(runs, delta: 0.01);
+/// file.Should().BeFaithful(model, atLeast: 0.85);   // the same claims on a circuit file, with its own task
+/// </code></example>
 public abstract class CircuitClaimAssertions<TSubject, TAssertions> : ReferenceTypeAssertions<TSubject, TAssertions>
     where TSubject : class
     where TAssertions : CircuitClaimAssertions<TSubject, TAssertions>
 {
     /// <summary>Wraps <paramref name="subject"/> (which may be null: every claim then fails).</summary>
+    /// <param name="subject">The asserted object.</param>
+    /// <example><code>
+    /// public sealed class MyClaimAssertions(MyClaim subject) : CircuitClaimAssertions&lt;MyClaim, MyClaimAssertions&gt;(subject) { … }
+    /// </code></example>
     protected CircuitClaimAssertions(TSubject subject) : base(subject) => MechTestsFormatters.Register();
 
     /// <summary>The circuit the claims are about (null when the subject is null).</summary>
+    /// <param name="subject">The asserted object.</param>
+    /// <example><code>
+    /// protected override Circuit? CircuitOf(CircuitFile? subject) => subject?.Circuit;
+    /// </code></example>
     protected abstract Circuit? CircuitOf(TSubject? subject);
 
     /// <summary>Why the subject cannot be checked against this model (empty when it can), e.g. a file written for other weights.</summary>
+    /// <param name="model">The model a claim is about to run on.</param>
+    /// <example><code>
+    /// protected override IReadOnlyList&lt;string&gt; ModelMismatches(LoadedModel model)
+    ///     => Subject is null ? [] : Subject.Model.Mismatches(model.Config, model.WeightsSha256);
+    /// </code></example>
     protected virtual IReadOnlyList<string> ModelMismatches(LoadedModel model) => [];
 
     /// <summary>

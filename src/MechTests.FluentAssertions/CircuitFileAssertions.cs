@@ -20,6 +20,9 @@ public sealed class CircuitFileAssertions : CircuitClaimAssertions<CircuitFile, 
 {
     /// <summary>Wraps a circuit file (null makes every assertion fail).</summary>
     /// <param name="subject">The circuit file.</param>
+    /// <example><code>
+    /// var assertions = new CircuitFileAssertions(CircuitFile.Read("circuits/name-copy.json"));   // what file.Should() returns
+    /// </code></example>
     public CircuitFileAssertions(CircuitFile subject) : base(subject)
     {
     }
@@ -137,8 +140,8 @@ public sealed class CircuitFileAssertions : CircuitClaimAssertions<CircuitFile, 
     public AndWhichConstraint<CircuitFileAssertions, FaithfulnessResult> BeFaithful(LoadedModel model, double atLeast = 0.8, string because = "", params object[] becauseArgs)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return Subject is null ? BeFaithful(model, (Tasks.MechTask)null!, atLeast, because, becauseArgs)
-            : BeFaithful(model, TaskOf(model.Tokenizer, model.Config.VocabSize), atLeast, because, becauseArgs);
+        if (!NotNull($"be faithful, f(C) ≥ {Num.G(atLeast)}", because, becauseArgs)) return new(this, (FaithfulnessResult)null!);
+        return BeFaithful(model, TaskOf(model.Tokenizer, model.Config.VocabSize), atLeast, because, becauseArgs);
     }
 
     /// <summary>As <see cref="BeFaithful(LoadedModel, double, string, object[])"/> on any backend and tokenizer, with no identity check (e.g. fine-tuned weights).</summary>
@@ -155,7 +158,48 @@ public sealed class CircuitFileAssertions : CircuitClaimAssertions<CircuitFile, 
         string because = "", params object[] becauseArgs)
     {
         ArgumentNullException.ThrowIfNull(model);
+        if (!NotNull($"be faithful, f(C) ≥ {Num.G(atLeast)}", because, becauseArgs)) return new(this, (FaithfulnessResult)null!);
         return BeFaithful(model, TaskOf(tokenizer, model.Config.VocabSize), atLeast, because, becauseArgs);
+    }
+
+    /// <summary>
+    /// Runs the file's own task on <paramref name="model"/> and asserts completeness as the
+    /// <c>BeComplete(TaskRuns, …)</c> overload does. A model whose identity differs from the file's fails.
+    /// </summary>
+    /// <param name="model">The model the file was written for.</param>
+    /// <param name="maxIncompleteness">The largest acceptable normalized incompleteness.</param>
+    /// <param name="options">How the sets K are searched (defaults: 16 random sets, 3 greedy steps, seed 0).</param>
+    /// <param name="because">A phrase explaining why the claim should hold.</param>
+    /// <param name="becauseArgs">Arguments of <paramref name="because"/>.</param>
+    /// <example><code>
+    /// CircuitFile.Read("circuits/name-copy.json").Should().BeComplete(EmbeddedModels.LoadStories260K(), maxIncompleteness: 0.2);
+    /// </code></example>
+    [CustomAssertion]
+    public AndWhichConstraint<CircuitFileAssertions, CompletenessResult> BeComplete(LoadedModel model, double maxIncompleteness = 0.1, CompletenessOptions? options = null,
+        string because = "", params object[] becauseArgs)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (!NotNull($"be complete, normalized incompleteness ≤ {Num.G(maxIncompleteness)} for every K tried", because, becauseArgs)) return new(this, (CompletenessResult)null!);
+        return BeComplete(model, TaskOf(model.Tokenizer, model.Config.VocabSize), maxIncompleteness, options, because, becauseArgs);
+    }
+
+    /// <summary>
+    /// Runs the file's own task on <paramref name="model"/> and asserts minimality as the
+    /// <c>BeMinimal(TaskRuns, …)</c> overload does. A model whose identity differs from the file's fails.
+    /// </summary>
+    /// <param name="model">The model the file was written for.</param>
+    /// <param name="delta">δ: the smallest faithfulness drop that makes a component necessary.</param>
+    /// <param name="because">A phrase explaining why the claim should hold.</param>
+    /// <param name="becauseArgs">Arguments of <paramref name="because"/>.</param>
+    /// <example><code>
+    /// CircuitFile.Read("circuits/ioi.json").Should().BeMinimal(EmbeddedModels.LoadStories260K(), delta: 0.01);
+    /// </code></example>
+    [CustomAssertion]
+    public AndWhichConstraint<CircuitFileAssertions, MinimalityResult> BeMinimal(LoadedModel model, double delta = 0.01, string because = "", params object[] becauseArgs)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (!NotNull($"be minimal, removing any one component lowering f(C) by at least δ = {Num.G(delta)}", because, becauseArgs)) return new(this, (MinimalityResult)null!);
+        return BeMinimal(model, TaskOf(model.Tokenizer, model.Config.VocabSize), delta, because, becauseArgs);
     }
 
     /// <summary>
@@ -216,6 +260,12 @@ public sealed class CircuitFileAssertions : CircuitClaimAssertions<CircuitFile, 
         ArgumentNullException.ThrowIfNull(model);
         return PerformTheRecordedTask(new Transformer(model.Config, model.Weights), model.Tokenizer, keepingAtLeast, because, becauseArgs);
     }
+
+    private bool NotNull(string claim, string because, object[] becauseArgs)
+        => Execute.Assertion
+            .BecauseOf(because, becauseArgs)
+            .ForCondition(Subject is not null)
+            .FailWith("Expected {context:circuit file} to {0}{reason}, but found <null>.", new FailureText(claim));
 
     private Tasks.MechTask TaskOf(Models.Tokenizers.ITokenizer? tokenizer, int vocabSize)
         => Subject!.Task.Resolve(Subject.SourcePath ?? "circuit", tokenizer, vocabSize);

@@ -18,6 +18,9 @@ public static class MechTestsFormatters
     private static volatile bool s_registered;
 
     /// <summary>The formatters, most specific first.</summary>
+    /// <example><code>
+    /// foreach (var f in MechTestsFormatters.All) Console.WriteLine(f.GetType().Name);
+    /// </code></example>
     public static IReadOnlyList<IValueFormatter> All { get; } =
     [
         new CircuitFormatter(), new GraphEdgeFormatter(), new GraphNodeFormatter(), new EdgeListFormatter(),
@@ -29,6 +32,10 @@ public static class MechTestsFormatters
     /// Adds <see cref="All"/> to FluentAssertions' formatters once per process. Idempotent and safe to call from
     /// parallel tests (FluentAssertions' own list is not thread-safe, so registration happens under a lock, once).
     /// </summary>
+    /// <example><code>
+    /// MechTestsFormatters.Register();
+    /// string text = Formatter.ToString(circuit);   // "edge-level circuit with 3 edges over 4 nodes (2 layers × 3 heads): input-&gt;a0.h1&lt;v&gt;, …"
+    /// </code></example>
     public static void Register()
     {
         if (s_registered) return;

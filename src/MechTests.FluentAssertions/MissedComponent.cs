@@ -7,4 +7,7 @@ namespace MechTests.FluentAssertions;
 /// <param name="Effect">Exact patching effect, metric(patched) − metric(clean), signed mean over pairs.</param>
 /// <param name="FoundBy"><c>uniform sample</c> or <c>subsampling suspect</c> (its |ĉ_SS| was among the largest).</param>
 /// <param name="SubsamplingEstimate">ĉ_SS for this member, or NaN when the screen did not run.</param>
+/// <example><code>
+/// foreach (var m in report.Misses) Console.WriteLine($"{m.Name}: effect {m.Effect}, ranked {m.Rank} ({m.FoundBy})");
+/// </code></example>
 public sealed record MissedComponent(string Name, int Rank, double Score, double Effect, string FoundBy, double SubsamplingEstimate);

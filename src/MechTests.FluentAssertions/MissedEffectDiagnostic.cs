@@ -20,6 +20,12 @@ public static class MissedEffectDiagnostic
     /// <param name="attribution">The attribution whose ranking is checked.</param>
     /// <param name="effectThreshold">θ in metric units (positive).</param>
     /// <param name="options">Sample sizes, confidence and seed; defaults when null.</param>
+    /// <returns>The report: pool, sampled and suspected members with their exact effects, the bound and the misses.</returns>
+    /// <example><code>
+    /// var report = MissedEffectDiagnostic.Run(runs, EdgeAttribution.AtPStar(runs), effectThreshold: 0.5,
+    ///     new MissedEffectOptions { VerifiedTop = 20, Samples = 59 });
+    /// report.Misses.Should().BeEmpty();
+    /// </code></example>
     public static MissedEffectReport Run(TaskRuns runs, AttributionResult attribution, double effectThreshold, MissedEffectOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(runs);

@@ -19,13 +19,23 @@ namespace MechTests.FluentAssertions;
 /// <param name="Suspects">The subsampling suspects, patched exactly (empty when the screen was off).</param>
 /// <param name="Subsets">Random subsets the screen patched (0 when off).</param>
 /// <param name="InclusionProbability">p of the screen's subsets.</param>
+/// <example><code>
+/// var report = star.Should().HaveMissedEffectBoundBelow(runs, fraction: 0.1, effectThreshold: 0.5).Which;
+/// Console.WriteLine($"{report.Sampled.Count} of {report.PoolSize} unverified components patched; bound {report.Bound:P1}");
+/// </code></example>
 public sealed record MissedEffectReport(string Method, string Level, string Metric, double EffectThreshold, double Confidence, int Components, int Verified,
     int PoolSize, IReadOnlyList<MissedComponent> Sampled, IReadOnlyList<MissedComponent> Suspects, int Subsets, double InclusionProbability)
 {
     /// <summary>Whether every pool member was patched (the pool was no larger than the sample).</summary>
+    /// <example><code>
+    /// if (report.Exhaustive) Console.WriteLine("every unverified component was patched");
+    /// </code></example>
     public bool Exhaustive => Sampled.Count == PoolSize;
 
     /// <summary>Components (sampled or suspected) whose exact |effect| ≥ θ: effects the attribution ranked below the verified top.</summary>
+    /// <example><code>
+    /// report.Misses.Select(m => m.Name).Should().BeEmpty();
+    /// </code></example>
     public IReadOnlyList<MissedComponent> Misses => Sampled.Concat(Suspects).Where(m => Math.Abs(m.Effect) >= EffectThreshold)
         .DistinctBy(m => m.Name).OrderByDescending(m => Math.Abs(m.Effect)).ThenBy(m => m.Name, StringComparer.Ordinal).ToList();
 
@@ -34,6 +44,9 @@ public sealed record MissedEffectReport(string Method, string Level, string Metr
     /// (0 for an empty pool), otherwise the zero-failure bound 1 − α^(1/k) when no sampled member failed, and NaN
     /// when one did (the bound does not apply: a miss was found).
     /// </summary>
+    /// <example><code>
+    /// report.Bound.Should().BeLessThan(0.1);   // ≤ 10% of the pool can hide an effect ≥ θ (95%)
+    /// </code></example>
     public double Bound
     {
         get
@@ -45,9 +58,15 @@ public sealed record MissedEffectReport(string Method, string Level, string Metr
     }
 
     /// <summary>The sampled member with the largest |effect|, or null when nothing was sampled.</summary>
+    /// <example><code>
+    /// Console.WriteLine($"largest sampled effect {report.LargestSampled?.Effect} ({report.LargestSampled?.Name})");
+    /// </code></example>
     public MissedComponent? LargestSampled => Sampled.OrderByDescending(m => Math.Abs(m.Effect)).ThenBy(m => m.Name, StringComparer.Ordinal).FirstOrDefault();
 
     /// <summary>What the numbers depend on.</summary>
+    /// <example><code>
+    /// Console.WriteLine(report.Conventions);   // ablation=corrupted-patch; …; bound=zero-failure 1-α^(1/k), α=0.05
+    /// </code></example>
     public string Conventions => $"ablation=corrupted-patch; effect=metric(patched)-metric(clean), signed mean over pairs, compared as |effect| ≥ θ; metric={Metric}; "
                                  + $"pool=components outside the attribution's top {Verified} by |score|; bound=zero-failure 1-α^(1/k), α={Num.G(1 - Confidence)}";
 

@@ -27,6 +27,41 @@ internal static class Models
     private static readonly Lazy<MechTask> s_nameCopy = new(() => MechTask.Load(Path.Combine(RepoRoot, "tasks", "name-copy.json"), Stories.Tokenizer, Stories.Config.VocabSize));
     private static readonly Lazy<TaskRuns> s_storiesRuns = new(() => TaskRuns.Create(new Transformer(Stories.Config, Stories.Weights), NameCopy));
 
+    /// <summary>
+    /// The saturated-attention model: the selector head a1.h0 attends with logit 20 to the marked token, and the
+    /// corruption moves only the mark, so the difference flows through the key alone (circuit input->a1.h0&lt;k&gt;,
+    /// a1.h0->logits). First-order attribution scores that key ≈ 0 (∂softmax ≈ 4e−9 at saturation); patching it
+    /// moves the metric by ≈ −10; AtP*'s QK fix recovers it.
+    /// </summary>
+    public static PlantedModel Saturated { get; } = GroundTruthModels.SaturatedAttention();
+
+    private static readonly Lazy<TaskRuns> s_saturated = new(() => TaskRuns.Create(Saturated.CreateEngine(), Saturated.Task));
+
+    /// <summary>Clean and corrupted runs of the saturated-attention task.</summary>
+    public static TaskRuns SaturatedRuns => s_saturated.Value;
+
+    /// <summary>The induction model as a <see cref="LoadedModel"/> (what a circuit file's claims run on), identified by its weights' hash.</summary>
+    public static LoadedModel InductionLoaded { get; } = new()
+    {
+        Config = Induction.Config, Weights = Induction.Weights, SourcePath = "planted:induction-earlier-token",
+        WeightsSha256 = ModelIdentity.HashWeights(Induction.Weights),
+    };
+
+    /// <summary>A circuit file over the induction model with the task inline and its faithfulness recorded.</summary>
+    public static CircuitFile InductionFile(IEnumerable<string> edges)
+    {
+        var circuit = Circuit.FromEdges(InductionRuns.Graph, edges);
+        var d = new DiscoveryResult(circuit, "manual", new Dictionary<string, string>());
+        return CircuitFile.Create(d, ModelIdentity.From(Induction.Config, InductionLoaded.WeightsSha256), TaskReference.Inline(InductionRuns.Task))
+            .AddMetrics(MetricEntries.From(CircuitEvaluation.Faithfulness(InductionRuns, circuit)));
+    }
+
+    /// <summary>The planted circuit's edge that carries the moved token into the induction head's key.</summary>
+    public const string KeyEdge = "a0.h1->a1.h2<k>";
+
+    /// <summary>Where the conventions of an edge-level claim over all positions are stated in a message.</summary>
+    public const string EdgeConventions = "Conventions: ablation=corrupted-patch; level=edge; positions=all; metric=logit_diff";
+
     /// <summary>Clean and corrupted runs of the induction task.</summary>
     public static TaskRuns InductionRuns => s_induction.Value;
 
@@ -51,4 +86,14 @@ internal static class Models
             if (File.Exists(Path.Combine(dir.FullName, "MechTests.sln"))) return dir.FullName;
         throw new DirectoryNotFoundException($"No MechTests.sln found above {AppContext.BaseDirectory}.");
     }
+}
+
+/// <summary>Runs a claim that must fail and returns its message.</summary>
+internal static class Fails
+{
+    public static string With(Action claim) => Xunit.Assert.Throws<Xunit.Sdk.XunitException>(claim).Message;
+
+    /// <summary>The lines of <paramref name="message"/> after the first line containing <paramref name="header"/>.</summary>
+    public static IReadOnlyList<string> LinesAfter(string message, string header)
+        => message.Split('\n').SkipWhile(l => !l.Contains(header, StringComparison.Ordinal)).Skip(1).Select(l => l.Trim()).ToList();
 }

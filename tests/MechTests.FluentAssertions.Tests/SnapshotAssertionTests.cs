@@ -1,67 +1,130 @@
+using System.Runtime.CompilerServices;
 using FluentAssertions;
 using MechTests.Circuits;
 using Xunit;
-using Xunit.Sdk;
 
 namespace MechTests.FluentAssertions.Tests;
 
-/// <summary>MatchVerifiedSnapshot in a temp folder with explicit settings (never the process environment).</summary>
+/// <summary>
+/// MatchVerifiedSnapshot in a temp folder. Accepting and CI are set through explicit <see cref="SnapshotSettings"/>,
+/// never the process environment (which parallel tests share).
+/// </summary>
 public sealed class SnapshotAssertionTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("mechtests-fa-").FullName;
-    private static readonly SnapshotSettings Verifying = new();
+    private static readonly SnapshotSettings Verifying = new() { AcceptCommand = "dotnet test -p:MechTestsAccept=true" };
     private static readonly SnapshotSettings Accepting = new() { AcceptRequested = true };
-    private static readonly SnapshotSettings AcceptingOnCi = new() { AcceptRequested = true, CiSignal = "CI" };
 
     public void Dispose() => Directory.Delete(_dir, true);
 
-    private static CircuitFile Planted(IEnumerable<string> edges)
-    {
-        var runs = Models.InductionRuns;
-        var circuit = Circuit.FromEdges(runs.Graph, edges);
-        var d = new DiscoveryResult(circuit, "manual", new Dictionary<string, string>());
-        return CircuitFile.Create(d, ModelIdentity.From(Models.Induction.Config, ModelIdentity.HashWeights(Models.Induction.Weights)), TaskReference.Inline(runs.Task))
-            .AddMetrics(MetricEntries.From(CircuitEvaluation.Faithfulness(runs, circuit)));
-    }
+    private static IEnumerable<string> Planted => Models.Induction.CircuitEdges;
+
+    /// <summary>The planted circuit with the direct edge to the logits swapped for a distractor's.</summary>
+    private static IEnumerable<string> Swapped => Planted.Where(e => e != "a1.h2->logits").Append("a1.h1->logits");
+
+    private string X => Path.Combine(_dir, "induction");
+
+    private string[] FilesInDir() => Directory.GetFiles(_dir).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray()!;
 
     [Fact]
     public void AMissingSnapshotFailsWithTheAcceptCommandAndWritesTheReceivedFile()
     {
-        string path = Path.Combine(_dir, "induction");
-        string m = Assert.Throws<XunitException>(() => Planted(Models.Induction.CircuitEdges).Should().MatchVerifiedSnapshot(path, Verifying)).Message;
-        m.Should().Contain("to match its verified snapshot").And.Contain(Verifying.AcceptCommand);
-        File.Exists(path + ".received.json").Should().BeTrue();
-        File.Exists(path + ".verified.json").Should().BeFalse();
+        string m = Fails.With(() => Models.InductionFile(Planted).Should().MatchVerifiedSnapshot(X, Verifying));
+        m.Should().Contain("to match its verified snapshot, but it did not.")
+            .And.Contain("No verified snapshot yet: induction.verified.json does not exist.")
+            .And.Contain($"Received: {X}.received.json")
+            .And.Contain("To accept the received file, run: dotnet test -p:MechTestsAccept=true");
+        FilesInDir().Should().Equal("induction.received.json");
+        CircuitFile.Read(X + ".received.json").Circuit.Edges.Select(e => e.Name).Should().BeEquivalentTo(Planted);
     }
 
     [Fact]
-    public void AcceptingWritesTheSnapshotThenItMatchesAndAChangedEdgeSetFailsListingTheEdge()
+    public void AnIdenticalCircuitMatchesAndLeavesTheVerifiedFileAlone()
     {
-        string path = Path.Combine(_dir, "induction");
-        Planted(Models.Induction.CircuitEdges).Should().MatchVerifiedSnapshot(path, Accepting).Which.Status.Should().Be(SnapshotStatus.Created);
-        Planted(Models.Induction.CircuitEdges).Should().MatchVerifiedSnapshot(path, Verifying).Which.Status.Should().Be(SnapshotStatus.Matched);
-        var smaller = Models.Induction.CircuitEdges.Where(e => e != "a1.h2->logits").Append("a1.h1->logits");
-        string m = Assert.Throws<XunitException>(() => Planted(smaller).Should().MatchVerifiedSnapshot(path, Verifying)).Message;
-        m.Should().Contain("+ a1.h1->logits").And.Contain("- a1.h2->logits");
+        Models.InductionFile(Planted).Write(X + ".verified.json");
+        byte[] before = File.ReadAllBytes(X + ".verified.json");
+        Models.InductionFile(Planted).Should().MatchVerifiedSnapshot(X, Verifying).Which.Status.Should().Be(SnapshotStatus.Matched);
+        File.ReadAllBytes(X + ".verified.json").Should().Equal(before);
+        FilesInDir().Should().Equal("induction.verified.json");
     }
 
     [Fact]
-    public void AcceptingIsRefusedOnCi()
+    public void AChangedEdgeSetFailsListingTheAddedAndRemovedEdges()
     {
-        string path = Path.Combine(_dir, "induction");
-        Assert.Throws<XunitException>(() => Planted(Models.Induction.CircuitEdges).Should().MatchVerifiedSnapshot(path, AcceptingOnCi));
-        File.Exists(path + ".verified.json").Should().BeFalse();
+        Models.InductionFile(Planted).Write(X + ".verified.json");
+        string m = Fails.With(() => Models.InductionFile(Swapped).Should().MatchVerifiedSnapshot(X, Verifying));
+        m.Should().Contain("Circuit snapshot mismatch for 'induction'")
+            .And.Contain("Edges added, largest |score| first").And.Contain("  + a1.h1->logits")
+            .And.Contain("Edges removed, largest |score| first").And.Contain("  - a1.h2->logits")
+            .And.Contain("faithfulness").And.Contain("To accept the received file, run: dotnet test -p:MechTestsAccept=true");
+        CircuitFile.Read(X + ".received.json").Circuit.Contains("a1.h1->logits").Should().BeTrue();
+        CircuitFile.Read(X + ".verified.json").Circuit.Contains("a1.h2->logits").Should().BeTrue("a failed verification never touches the verified file");
+    }
+
+    [Fact]
+    public void AcceptingWritesTheVerifiedFileAtomicallyAndThenItMatches()
+    {
+        Fails.With(() => Models.InductionFile(Planted).Should().MatchVerifiedSnapshot(X, Verifying)); // leaves a received file behind
+        Models.InductionFile(Planted).Should().MatchVerifiedSnapshot(X, Accepting).Which.Status.Should().Be(SnapshotStatus.Created);
+        FilesInDir().Should().Equal(["induction.verified.json"], "the received file is removed and no temporary file is left");
+        Models.InductionFile(Planted).Should().MatchVerifiedSnapshot(X, Verifying).Which.Status.Should().Be(SnapshotStatus.Matched);
+
+        var updated = Models.InductionFile(Swapped).Should().MatchVerifiedSnapshot(X, Accepting).Which;
+        updated.Status.Should().Be(SnapshotStatus.Updated);
+        updated.Diff!.AddedEdges.Select(e => e.Name).Should().Equal("a1.h1->logits");
+        CircuitFile.Read(X + ".verified.json").Circuit.Contains("a1.h1->logits").Should().BeTrue();
+        FilesInDir().Should().Equal("induction.verified.json");
+    }
+
+    [Fact]
+    public void OnCiAcceptingIsRefusedUnlessForced()
+    {
+        var onCi = new SnapshotSettings { AcceptRequested = true, CiSignal = "GITHUB_ACTIONS" };
+        string m = Fails.With(() => Models.InductionFile(Planted).Should().MatchVerifiedSnapshot(X, onCi));
+        m.Should().Contain("Not accepted: MECHTESTS_ACCEPT is set but this is a CI run (detected via GITHUB_ACTIONS)")
+            .And.Contain("MECHTESTS_ACCEPT_ON_CI=1");
+        File.Exists(X + ".verified.json").Should().BeFalse();
+
+        Models.InductionFile(Planted).Should().MatchVerifiedSnapshot(X, onCi with { AcceptOnCiForced = true }).Which.Status.Should().Be(SnapshotStatus.Created);
+    }
+
+    [Fact]
+    public void WithoutSettingsTheTestAssemblysBuildFactsAndTheEnvironmentDecide()
+    {
+        // This project bakes MechTests.ProjectDirectory into its assembly (as MechTests.MSBuild does), so the accept
+        // command is the MSBuild one; whether it accepts depends on the environment the tests run in.
+        var expected = BuildFacts.From(typeof(SnapshotAssertionTests).Assembly).SnapshotSettings();
+        expected.AcceptCommand.Should().Be("dotnet test -p:MechTestsAccept=true");
+        if (expected.Accepting)
+        {
+            Models.InductionFile(Planted).Should().MatchVerifiedSnapshot(X).Which.Status.Should().Be(SnapshotStatus.Created);
+        }
+        else
+        {
+            Fails.With(() => Models.InductionFile(Planted).Should().MatchVerifiedSnapshot(X))
+                .Should().Contain("To accept the received file, run: dotnet test -p:MechTestsAccept=true");
+            File.Exists(X + ".verified.json").Should().BeFalse();
+        }
+    }
+
+    [Fact]
+    public void ARelativePathIsTakenFromTheCallingSourceFilesFolder()
+    {
+        string relative = Path.GetRelativePath(Path.GetDirectoryName(ThisFile())!, X);
+        Models.InductionFile(Planted).Should().MatchVerifiedSnapshot(relative, Accepting).Which.VerifiedPath.Should().Be(X + ".verified.json");
     }
 
     [Fact]
     public void WithoutAPathTheSnapshotNextToTheFileItWasReadFromIsUsed()
     {
         string json = Path.Combine(_dir, "claim.json");
-        Planted(Models.Induction.CircuitEdges).Write(json);
+        Models.InductionFile(Planted).Write(json);
         var claim = CircuitFile.Read(json);
         claim.Should().MatchVerifiedSnapshot(Accepting).Which.VerifiedPath.Should().Be(Path.Combine(_dir, "claim.verified.json"));
         claim.Should().MatchVerifiedSnapshot(Verifying).Which.Status.Should().Be(SnapshotStatus.Matched);
-        string m = Assert.Throws<XunitException>(() => Planted(Models.Induction.CircuitEdges).Should().MatchVerifiedSnapshot(Verifying)).Message;
-        m.Should().Contain("it was not read from a file");
+        Fails.With(() => Models.InductionFile(Planted).Should().MatchVerifiedSnapshot(Verifying)).Should().Contain("it was not read from a file");
+        Fails.With(() => ((CircuitFile)null!).Should().MatchVerifiedSnapshot(X, Verifying)).Should().Contain("to match its verified snapshot, but found <null>.");
     }
+
+    private static string ThisFile([CallerFilePath] string path = "") => path;
 }
