@@ -95,10 +95,9 @@ public static class EdgeAttribution
         foreach (var batch in runs.Batches)
         {
             var deltaA = qkFix ? AttentionChanges(runs, batch) : new Dictionary<int, float[]>();
-            var variants = gradDrop ? Enumerable.Range(0, layers).Select(l => (int?)l).ToList() : new List<int?> { null };
-            foreach (var stop in variants)
+            var variants = gradDrop ? Gradients.GradDropVariants(runs, batch, hooks) : new[] { Gradients.OfClean(runs, batch, hooks) };
+            foreach (var grads in variants)
             {
-                var grads = Gradients.OfClean(runs, batch, hooks, stop);
                 Accumulate(runs, batch, grads, perPair, offset, (i, e, s) =>
                 {
                     if (deltaA.TryGetValue(e.Index, out var dA)) s = PatternDot(c, batch, grads, e, dA, i);

@@ -1,5 +1,6 @@
 using MechTests.Hooks;
 using MechTests.Patching;
+using MechTests.Models;
 using MechTests.Tasks;
 
 namespace MechTests.Attribution;
@@ -12,6 +13,39 @@ internal static class Gradients
     {
         var (_, dLogits) = TaskMetric.ValuesAndGradient(runs.Task.Metric, batch.Clean.Logits, batch.Pairs, batch.CleanLogProbs);
         return runs.Model.Backward(batch.Clean, dLogits, new BackwardOptions { Gradients = hooks, StopGradientAtLayerWrite = stopLayer }).Gradients;
+    }
+
+    /// <summary>
+    /// GradDrop's L gradient variants (variant ℓ: layer ℓ's residual write dropped), from one full backward pass and
+    /// one backward per ℓ that starts at resid_post(ℓ): above ℓ the dropped write changes nothing, so those hooks
+    /// keep the full pass's gradient. Σ_ℓ (ℓ+1) blocks instead of L full passes; values identical to running each
+    /// stopped pass whole.
+    /// </summary>
+    public static IEnumerable<ActivationCache> GradDropVariants(TaskRuns runs, PairBatch batch, HookFilter hooks)
+    {
+        int layers = runs.Model.Config.NLayers;
+        var (_, dLogits) = TaskMetric.ValuesAndGradient(runs.Task.Metric, batch.Clean.Logits, batch.Pairs, batch.CleanLogProbs);
+        var withResid = HookFilter.Where(n => hooks.Matches(n) || IsResidPost(n, layers));
+        var full = runs.Model.Backward(batch.Clean, dLogits, new BackwardOptions { Gradients = withResid }).Gradients;
+        for (int l = 0; l < layers; l++)
+        {
+            var below = runs.Model.Backward(batch.Clean, dLogits, new BackwardOptions
+            {
+                Gradients = hooks,
+                StopGradientAtLayerWrite = l,
+                ResumeFrom = new BackwardResumePoint(l, full[HookNames.ResidPost(l)]),
+            }).Gradients;
+            var merged = new ActivationCache("gradients");
+            foreach (var name in full.Names)
+                if (hooks.Matches(name)) merged.Set(name, HookNames.BlockOf(name) > l ? full[name] : below[name]);
+            yield return merged;
+        }
+    }
+
+    private static bool IsResidPost(string name, int layers)
+    {
+        int l = HookNames.BlockOf(name);
+        return l >= 0 && l < layers && name == HookNames.ResidPost(l);
     }
 
     /// <summary>Divisor of the GradDrop average: L − 1 for nodes inside blocks (their own layer's term is 0), L otherwise.</summary>

@@ -44,15 +44,15 @@ public static class NodeAttribution
         int layers = c.NLayers;
         var perPair = NewScores(runs.PairCount, nodes.Count);
         var hookNames = nodes.Select(n => n.Hook).ToHashSet();
-        for (int l = 0; l < layers; l++) hookNames.Add(HookNames.Pattern(l));
+        // The QK fix reads ∂L/∂pattern, only where there are query or key nodes.
+        if (qkFix) foreach (var n in nodes) if (n.IsQuery || n.IsKey) hookNames.Add(HookNames.Pattern(n.Layer));
         var hooks = HookFilter.Where(hookNames.Contains);
         int offset = 0;
         foreach (var batch in runs.Batches)
         {
-            var variants = gradDrop ? Enumerable.Range(0, layers).Select(l => (int?)l).ToList() : new List<int?> { null };
-            foreach (var stop in variants)
+            var variants = gradDrop ? Gradients.GradDropVariants(runs, batch, hooks) : new[] { Gradients.OfClean(runs, batch, hooks) };
+            foreach (var grads in variants)
             {
-                var grads = Gradients.OfClean(runs, batch, hooks, stop);
                 for (int j = 0; j < nodes.Count; j++)
                 {
                     var n = nodes[j];

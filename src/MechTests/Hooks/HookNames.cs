@@ -94,4 +94,23 @@ public static class HookNames
     public static string MlpOut(int l) => $"blocks.{l}.hook_mlp_out";
     /// <summary><c>blocks.{l}.hook_resid_post</c></summary>
     public static string ResidPost(int l) => $"blocks.{l}.hook_resid_post";
+
+    /// <summary>
+    /// The block a hook point belongs to: l for <c>blocks.{l}.…</c>, −1 for the embeddings, int.MaxValue for the
+    /// final norm and the logits (above every block).
+    /// </summary>
+    /// <example><code>
+    /// HookNames.BlockOf("blocks.3.attn.hook_z");   // 3
+    /// HookNames.BlockOf(HookNames.Embed);          // -1
+    /// </code></example>
+    public static int BlockOf(string name)
+    {
+        if (name.StartsWith("blocks.", StringComparison.Ordinal))
+        {
+            int dot = name.IndexOf('.', 7);
+            if (dot > 7 && int.TryParse(name.AsSpan(7, dot - 7), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int l))
+                return l;
+        }
+        return name is Embed or PosEmbed ? -1 : int.MaxValue;
+    }
 }

@@ -52,7 +52,26 @@ public sealed class BackwardOptions
 
     /// <summary>Also compute gradients of every weight (for fine-tuning).</summary>
     public bool WeightGradients { get; init; }
+
+    /// <summary>
+    /// Start at the residual stream leaving block <see cref="BackwardResumePoint.Layer"/> with a given gradient instead of
+    /// at the logits: the unembedding and the blocks above do not run (their hooks get nothing, dLogits is ignored).
+    /// GradDrop uses it: with layer ℓ's write dropped, everything above ℓ has the ordinary gradient, so each variant
+    /// only needs blocks ℓ..0. Not combinable with <see cref="WeightGradients"/>.
+    /// </summary>
+    /// <example><code>
+    /// var full = engine.Backward(pass, dLogits, new BackwardOptions()).Gradients;
+    /// var drop3 = engine.Backward(pass, dLogits, new BackwardOptions
+    /// {
+    ///     StopGradientAtLayerWrite = 3,
+    ///     ResumeFrom = new BackwardResumePoint(3, full[HookNames.ResidPost(3)]),
+    /// }).Gradients;   // equals the full stop-at-3 pass at every hook of blocks 0..3 and the embeddings
+    /// </code></example>
+    public BackwardResumePoint? ResumeFrom { get; init; }
 }
+
+/// <summary>Where a resumed backward pass starts: ∂metric/∂resid_post of <paramref name="Layer"/>, shape [b,p,d].</summary>
+public sealed record BackwardResumePoint(int Layer, MechTests.Tensors.Tensor ResidPostGradient);
 
 /// <summary>Where a resumed forward pass starts: the residual stream entering <paramref name="Layer"/>, shape [b,p,d].</summary>
 public sealed record ResumePoint(int Layer, MechTests.Tensors.Tensor ResidPre);

@@ -12,29 +12,29 @@ public sealed partial class Transformer
         var tape = pass.Tape as Tape ?? throw new InvalidOperationException(
             "This forward pass was not recorded for a backward pass: run it with RunOptions.RecordForBackward = true.");
         int b = pass.Batch, t = pass.Positions, n = b * t;
-        if (dLogits.Rank != 3 || dLogits.Shape[0] != b || dLogits.Shape[1] != t || dLogits.Shape[2] != V)
+        if (options.ResumeFrom == null && (dLogits.Rank != 3 || dLogits.Shape[0] != b || dLogits.Shape[1] != t || dLogits.Shape[2] != V))
             throw new ArgumentException($"dLogits has shape {dLogits.ShapeText}; expected [{b}, {t}, {V}] like the logits.");
         if (options.StopGradientAtLayerWrite is int stop && (stop < 0 || stop >= Config.NLayers))
             throw new ArgumentOutOfRangeException(nameof(options), $"StopGradientAtLayerWrite = {stop} but the model has layers 0..{Config.NLayers - 1}.");
 
         var ctx = new BackwardContext(options, b, t, options.WeightGradients ? new Dictionary<string, float[]>(StringComparer.Ordinal) : null);
-        var dl = dLogits.Data;
-        ctx.Emit(HookNames.Logits, dl, b, t, V);
-
-        var dLnF = new float[n * D];
-        Gemm.Multiply(dl, V, false, Weights.Unembed, D, false, dLnF, D, n, D, V);
-        if (ctx.Weights != null)
+        float[] dResid;
+        int top = Config.NLayers - 1;
+        if (options.ResumeFrom is { } resume)
         {
-            string uName = ReferenceEquals(Weights.Unembed, Weights.TokenEmbed) ? "embed.W_E" : "unembed.W_U";
-            Gemm.Multiply(dl, V, true, tape.LnF, D, false, ctx.W(uName, V * D), D, V, D, n, accumulate: true);
-            if (Weights.UnembedBias != null) Ops.AddColumnSums(dl, n, V, ctx.W("unembed.b_U", V));
+            if (options.WeightGradients)
+                throw new ArgumentException("BackwardOptions.ResumeFrom skips the layers above it, so it cannot give weight gradients; run the full pass.", nameof(options));
+            if (resume.Layer < 0 || resume.Layer >= Config.NLayers)
+                throw new ArgumentOutOfRangeException(nameof(options), $"ResumeFrom.Layer = {resume.Layer} but the model has layers 0..{Config.NLayers - 1}.");
+            var g = resume.ResidPostGradient;
+            if (g.Rank != 3 || g.Shape[0] != b || g.Shape[1] != t || g.Shape[2] != D)
+                throw new ArgumentException($"ResumeFrom.ResidPostGradient has shape {g.ShapeText}; expected [{b}, {t}, {D}] like resid_post.", nameof(options));
+            dResid = (float[])g.Data.Clone();
+            top = resume.Layer;
         }
-        ctx.Emit(HookNames.LnFinal, dLnF, b, t, D);
-        var dResid = new float[n * D];
-        Ops.NormBackward(Config.Norm, tape.ResidFinal, n, D, Weights.LnFinalWeight, tape.MeanF, tape.RstdF, dLnF, dResid, false,
-            ctx.WOpt("ln_final.w", D), Weights.LnFinalBias != null ? ctx.WOpt("ln_final.b", D) : null);
+        else dResid = OutputBackward(tape, dLogits, ctx, b, t);
 
-        for (int l = Config.NLayers - 1; l >= 0; l--)
+        for (int l = top; l >= 0; l--)
         {
             ctx.Emit(HookNames.ResidPost(l), dResid, b, t, D);
             dResid = BlockBackward(l, tape, dResid, ctx);
@@ -59,6 +59,28 @@ public sealed partial class Transformer
             }
         }
         return new BackwardPass(ctx.Gradients, ctx.Weights);
+    }
+
+    /// <summary>Logits → unembedding → final norm: the gradient at the last block's resid_post.</summary>
+    private float[] OutputBackward(Tape tape, Tensor dLogits, BackwardContext ctx, int b, int t)
+    {
+        int n = b * t;
+        var dl = dLogits.Data;
+        ctx.Emit(HookNames.Logits, dl, b, t, V);
+
+        var dLnF = new float[n * D];
+        Gemm.Multiply(dl, V, false, Weights.Unembed, D, false, dLnF, D, n, D, V);
+        if (ctx.Weights != null)
+        {
+            string uName = ReferenceEquals(Weights.Unembed, Weights.TokenEmbed) ? "embed.W_E" : "unembed.W_U";
+            Gemm.Multiply(dl, V, true, tape.LnF, D, false, ctx.W(uName, V * D), D, V, D, n, accumulate: true);
+            if (Weights.UnembedBias != null) Ops.AddColumnSums(dl, n, V, ctx.W("unembed.b_U", V));
+        }
+        ctx.Emit(HookNames.LnFinal, dLnF, b, t, D);
+        var dResid = new float[n * D];
+        Ops.NormBackward(Config.Norm, tape.ResidFinal, n, D, Weights.LnFinalWeight, tape.MeanF, tape.RstdF, dLnF, dResid, false,
+            ctx.WOpt("ln_final.w", D), Weights.LnFinalBias != null ? ctx.WOpt("ln_final.b", D) : null);
+        return dResid;
     }
 
     private float[] BlockBackward(int l, Tape tape, float[] dResidPost, BackwardContext ctx)

@@ -85,6 +85,54 @@ public class EngineBehaviourTests
         Assert.NotEqual(full[HookNames.ResidPre(1)].Data, dropped[HookNames.ResidPre(1)].Data);
     }
 
+    [Theory]
+    [MemberData(nameof(FiniteDifferenceTests.Families), MemberType = typeof(FiniteDifferenceTests))]
+    public void ABackwardResumedAtAResidPostEqualsTheWholeStoppedPassBelowIt(string family)
+    {
+        var (engine, tokens, r) = FiniteDifferenceTests.Setup(family);
+        var pass = engine.Run(tokens, new RunOptions { RecordForBackward = true, SplitQkvInput = true });
+        var full = engine.Backward(pass, r, new BackwardOptions()).Gradients;
+        for (int l = 0; l < engine.Config.NLayers; l++)
+        {
+            var stopped = engine.Backward(pass, r, new BackwardOptions { StopGradientAtLayerWrite = l }).Gradients;
+            var resumed = engine.Backward(pass, r, new BackwardOptions
+            {
+                StopGradientAtLayerWrite = l,
+                ResumeFrom = new BackwardResumePoint(l, full[HookNames.ResidPost(l)]),
+            }).Gradients;
+            var below = stopped.Names.Where(n => HookNames.BlockOf(n) <= l).ToList();
+            Assert.Contains(HookNames.Embed, below);
+            Assert.Equal(below.OrderBy(x => x), resumed.Names.OrderBy(x => x));
+            foreach (var name in below) Assert.Equal(stopped[name].Data, resumed[name].Data);
+            Assert.DoesNotContain(HookNames.Logits, resumed.Names);
+        }
+    }
+
+    [Fact]
+    public void AResumedBackwardRefusesWeightGradientsAndMisshapenGradients()
+    {
+        var (engine, tokens, r) = FiniteDifferenceTests.Setup("gpt2");
+        var pass = engine.Run(tokens, new RunOptions { RecordForBackward = true });
+        var good = new Tensor(2, 5, engine.Config.DModel);
+        var e1 = Assert.Throws<ArgumentException>(() => engine.Backward(pass, r,
+            new BackwardOptions { WeightGradients = true, ResumeFrom = new BackwardResumePoint(0, good) }));
+        Assert.Contains("weight gradients", e1.Message);
+        var e2 = Assert.Throws<ArgumentException>(() => engine.Backward(pass, r,
+            new BackwardOptions { ResumeFrom = new BackwardResumePoint(0, new Tensor(2, 4, engine.Config.DModel)) }));
+        Assert.Contains("[2, 5, " + engine.Config.DModel + "]", e2.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => engine.Backward(pass, r,
+            new BackwardOptions { ResumeFrom = new BackwardResumePoint(engine.Config.NLayers, good) }));
+    }
+
+    [Theory]
+    [InlineData("blocks.3.attn.hook_z", 3)]
+    [InlineData("blocks.11.hook_resid_post", 11)]
+    [InlineData("hook_embed", -1)]
+    [InlineData("hook_pos_embed", -1)]
+    [InlineData("ln_final.hook_normalized", int.MaxValue)]
+    [InlineData("hook_logits", int.MaxValue)]
+    public void EveryHookNameKnowsItsBlock(string name, int block) => Assert.Equal(block, HookNames.BlockOf(name));
+
     [Fact]
     public void BadInputsGetErrorsThatNameTheProblem()
     {
