@@ -55,7 +55,7 @@ public static class EdgeAttribution
                 float alpha = (float)k / steps;
                 var mix = new float[clean.Length];
                 for (int x = 0; x < mix.Length; x++) mix[x] = corr[x] + alpha * (clean[x] - corr[x]);
-                var pass = runs.Model.Run(batch.CleanTokens, new RunOptions
+                using var pass = runs.Model.Run(batch.CleanTokens, new RunOptions
                 {
                     RecordForBackward = true,
                     Interventions = { Intervention.Replace(HookNames.Embed, new Tensor(mix, batch.Clean.Cache[HookNames.Embed].Shape)) },

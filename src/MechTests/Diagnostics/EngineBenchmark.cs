@@ -32,7 +32,7 @@ public static class EngineBenchmark
         return (engine, tokens);
     }
 
-    /// <summary>Runs warm-ups then <paramref name="repetitions"/> timed runs of each, reporting medians.</summary>
+    /// <summary>Runs six warm-ups of each then <paramref name="repetitions"/> timed runs of each, reporting medians.</summary>
     public static EngineTimings Run(Transformer engine, int[][] tokens, int repetitions = 5)
     {
         var grads = new BackwardOptions { Gradients = HookFilter.Where(n => !n.EndsWith("_input", StringComparison.Ordinal)) };
@@ -48,11 +48,13 @@ public static class EngineBenchmark
         double ForwardBackward()
         {
             var sw = Stopwatch.StartNew();
-            var pass = engine.Run(tokens, new RunOptions { RecordForBackward = true });
+            using var pass = engine.Run(tokens, new RunOptions { RecordForBackward = true });
             engine.Backward(pass, dLogits, grads);
             return sw.Elapsed.TotalMilliseconds;
         }
-        for (int i = 0; i < 2; i++) { Forward(); ForwardBackward(); }
+        // Steady state: on a virtualised machine the GC needs several passes of this size before it stops handing
+        // memory back to the OS (each fresh page then faults again); the first passes can be 3-4x slower.
+        for (int i = 0; i < 6; i++) { Forward(); ForwardBackward(); }
         var fwd = Enumerable.Range(0, repetitions).Select(_ => Forward()).Order().ToArray();
         var fb = Enumerable.Range(0, repetitions).Select(_ => ForwardBackward()).Order().ToArray();
         using var process = Process.GetCurrentProcess();

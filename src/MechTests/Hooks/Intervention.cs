@@ -22,7 +22,10 @@ public sealed class HookContext
     public ActivationCache Current { get; }
 }
 
-/// <summary>A function that may change an activation in place. The tensor has the hook point's documented shape.</summary>
+/// <summary>
+/// A function that may change an activation in place. The tensor has the hook point's documented shape. It is the
+/// engine's working buffer, reused by later passes: copy it to keep it (or cache the hook point).
+/// </summary>
 public delegate void HookFunction(Tensor activation, HookContext context);
 
 /// <summary>

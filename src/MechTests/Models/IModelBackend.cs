@@ -36,16 +36,35 @@ public interface IModelBackend
     Tensor ProjectHeadInput(int layer, int head, bool key, Tensor residInput);
 }
 
-/// <summary>The result of a forward pass.</summary>
-public sealed class ForwardPass
+/// <summary>
+/// The result of a forward pass. Disposing it gives the backward record's working buffers back to the engine for the
+/// next pass (logits and cache stay valid; the pass can no longer be back-propagated). Not disposing is fine: the GC
+/// reclaims them, only more slowly.
+/// </summary>
+/// <example><code>
+/// using var pass = engine.Run(tokens, new RunOptions { RecordForBackward = true });
+/// var grads = engine.Backward(pass, dLogits, new BackwardOptions()).Gradients;
+/// </code></example>
+public sealed class ForwardPass : IDisposable
 {
-    internal ForwardPass(Tensor logits, ActivationCache cache, int batch, int positions, object? tape)
+    private Action? _release;
+
+    internal ForwardPass(Tensor logits, ActivationCache cache, int batch, int positions, object? tape, Action? release = null)
     {
         Logits = logits;
         Cache = cache;
         Batch = batch;
         Positions = positions;
         Tape = tape;
+        _release = release;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        var release = Interlocked.Exchange(ref _release, null);
+        Tape = null;
+        release?.Invoke();
     }
 
     /// <summary>Logits [b,p,V].</summary>
@@ -61,7 +80,7 @@ public sealed class ForwardPass
     public int Positions { get; }
 
     /// <summary>Backend-specific record for the backward pass; null when not recorded.</summary>
-    internal object? Tape { get; }
+    internal object? Tape { get; private set; }
 }
 
 /// <summary>The result of a backward pass: gradients of the metric at hook points and (optionally) weights.</summary>

@@ -62,6 +62,8 @@ internal sealed class LayerTape
     public required float[] Pre;           // [N,m]
     public float[]? Lin;                   // [N,m] gated only
     public required float[] Post;          // [N,m]
+
+    public float[]?[] Buffers() => new[] { ResidPre, Ln1, QIn, KIn, VIn, QRot, KRot, V, Pattern, Z, MlpIn, Ln2, Pre, Lin, Post };
 }
 
 /// <summary>Everything the backward pass needs.</summary>
@@ -70,4 +72,6 @@ internal sealed class Tape
     public required int[][] Tokens;
     public required LayerTape[] Layers;
     public required float[] ResidFinal, MeanF, RstdF, LnF;
+
+    public float[]?[] Buffers() => Layers.Where(l => l != null).SelectMany(l => l.Buffers()).Append(ResidFinal).Append(LnF).ToArray();
 }

@@ -18,6 +18,7 @@ namespace MechTests.Models;
 public sealed partial class Transformer : IModelBackend
 {
     private readonly float[] _cos = Array.Empty<float>(), _sin = Array.Empty<float>();
+    private ScratchPool _pool = new(512L << 20);
 
     /// <summary>Creates an engine over weights held by reference (never copied).</summary>
     public Transformer(ModelConfig config, ModelWeights weights)
@@ -35,6 +36,9 @@ public sealed partial class Transformer : IModelBackend
 
     /// <summary>The weights (shared, not copied).</summary>
     public ModelWeights Weights { get; }
+
+    /// <summary>Swaps the buffer pool (tests use one that pools small arrays too).</summary>
+    internal void UseScratchPool(ScratchPool pool) => _pool = pool;
 
     private int D => Config.DModel;
     private int H => Config.NHeads;
@@ -69,19 +73,21 @@ public sealed partial class Transformer : IModelBackend
             if (!HookNameIsKnown(name))
                 throw new ArgumentException($"Intervention at unknown hook point '{name}'. See HookNames for the naming scheme (e.g. '{HookNames.Result(0)}').");
 
-        float[] resid = options.ResumeFrom != null ? (float[])options.ResumeFrom.ResidPre.Data.Clone() : Embed(tokens, b, t, hooks);
+        float[] resid = options.ResumeFrom != null ? Copy(options.ResumeFrom.ResidPre.Data) : Embed(tokens, b, t, hooks);
 
-        var layers = options.RecordForBackward ? new LayerTape[Config.NLayers] : null;
+        bool record = options.RecordForBackward;
+        var layers = record ? new LayerTape[Config.NLayers] : null;
         for (int l = start; l < Config.NLayers; l++)
         {
-            var tape = Block(l, resid, b, t, split[l], hooks);
+            var tape = Block(l, resid, b, t, split[l], record, hooks);
+            _pool.Return(resid); // the block kept its own copy as resid_pre
             resid = tape.ResidPost;
             if (layers != null) layers[l] = tape.Tape;
         }
 
         var meanF = new float[n];
         var rstdF = new float[n];
-        var lnF = new float[n * D];
+        var lnF = _pool.Rent(n * D);
         Ops.NormForward(Config.Norm, resid, n, D, Weights.LnFinalWeight, Weights.LnFinalBias, Config.NormEps, lnF, meanF, rstdF);
         hooks.At(HookNames.LnFinal, -1, lnF, b, t, D);
         int tOut = options.LastPositionLogitsOnly ? 1 : t;
@@ -92,6 +98,7 @@ public sealed partial class Transformer : IModelBackend
         else Gemm.Multiply(lnF, D, false, Weights.Unembed, D, true, logits, V, n, V, D);
         if (Weights.UnembedBias != null) Ops.AddBias(logits, b * tOut, V, Weights.UnembedBias);
         hooks.At(HookNames.Logits, -1, logits, b, tOut, V);
+        if (!record) _pool.Return(resid, lnF);
 
         Tape? fullTape = layers == null ? null : new Tape
         {
@@ -102,50 +109,53 @@ public sealed partial class Transformer : IModelBackend
             RstdF = rstdF,
             LnF = lnF,
         };
-        return new ForwardPass(new Tensor(logits, b, tOut, V), hooks.Cache, b, t, fullTape);
+        return new ForwardPass(new Tensor(logits, b, tOut, V), hooks.Cache, b, t, fullTape,
+            fullTape == null ? null : () => _pool.Return(fullTape.Buffers()));
     }
 
     private float[] Embed(IReadOnlyList<int[]> tokens, int b, int t, PassHooks hooks)
     {
         int n = b * t;
-        var embed = new float[n * D];
+        var embed = _pool.Rent(n * D);
         for (int i = 0; i < n; i++)
             Array.Copy(Weights.TokenEmbed, tokens[i / t][i % t] * D, embed, i * D, D);
         hooks.At(HookNames.Embed, -1, embed, b, t, D);
-        var resid = (float[])embed.Clone();
+        var resid = Copy(embed);
+        _pool.Return(embed);
         if (Config.LearnedPositions)
         {
-            var pos = new float[n * D];
+            var pos = _pool.Rent(n * D);
             for (int i = 0; i < n; i++) Array.Copy(Weights.PosEmbed!, (i % t) * D, pos, i * D, D);
             hooks.At(HookNames.PosEmbed, -1, pos, b, t, D);
             TensorPrimitives.Add(resid, pos, resid);
+            _pool.Return(pos);
         }
         return resid;
     }
 
-    private (float[] ResidPost, LayerTape Tape) Block(int l, float[] residIn, int b, int t, bool split, PassHooks hooks)
+    private (float[] ResidPost, LayerTape Tape) Block(int l, float[] residIn, int b, int t, bool split, bool record, PassHooks hooks)
     {
         var w = Weights.Layers[l];
         int n = b * t;
-        var residPre = (float[])residIn.Clone();
+        var residPre = Copy(residIn);
         hooks.At(HookNames.ResidPre(l), l, residPre, b, t, D);
 
-        var q = new float[n * H * Dh];
-        var kU = new float[n * H * Dh]; // keys per query head (grouped-query attention ungrouped)
-        var vU = new float[n * H * Dh];
+        var q = _pool.Rent(n * H * Dh);
+        var kU = _pool.Rent(n * H * Dh); // keys per query head (grouped-query attention ungrouped)
+        var vU = _pool.Rent(n * H * Dh);
         float[]? mean1 = null, rstd1 = null, ln1 = null, qIn = null, kIn = null, vIn = null, sMean = null, sRstd = null;
         float[]? kG, vG;
         if (!split)
         {
-            mean1 = new float[n];
-            rstd1 = new float[n];
-            ln1 = new float[n * D];
+            mean1 = _pool.Rent(n);
+            rstd1 = _pool.Rent(n);
+            ln1 = _pool.Rent(n * D);
             Ops.NormForward(Config.Norm, residPre, n, D, w.Ln1Weight, w.Ln1Bias, Config.NormEps, ln1, mean1, rstd1);
             hooks.At(HookNames.Ln1(l), l, ln1, b, t, D);
             Gemm.Multiply(ln1, D, false, w.Wq, H * Dh, false, q, H * Dh, n, H * Dh, D);
             if (w.Bq != null) Ops.AddBias(q, n, H * Dh, w.Bq);
-            kG = new float[n * Hkv * Dh];
-            vG = new float[n * Hkv * Dh];
+            kG = _pool.Rent(n * Hkv * Dh);
+            vG = _pool.Rent(n * Hkv * Dh);
             Gemm.Multiply(ln1, D, false, w.Wk, Hkv * Dh, false, kG, Hkv * Dh, n, Hkv * Dh, D);
             Gemm.Multiply(ln1, D, false, w.Wv, Hkv * Dh, false, vG, Hkv * Dh, n, Hkv * Dh, D);
             if (w.Bk != null) Ops.AddBias(kG, n, Hkv * Dh, w.Bk);
@@ -159,9 +169,9 @@ public sealed partial class Transformer : IModelBackend
             hooks.At(HookNames.QInput(l), l, qIn, b, t, H, D);
             hooks.At(HookNames.KInput(l), l, kIn, b, t, H, D);
             hooks.At(HookNames.VInput(l), l, vIn, b, t, H, D);
-            sMean = new float[3 * H * n];
-            sRstd = new float[3 * H * n];
-            var tmp = new float[n * D];
+            sMean = _pool.Rent(3 * H * n);
+            sRstd = _pool.Rent(3 * H * n);
+            var tmp = _pool.Rent(n * D);
             var inputs = new[] { qIn, kIn, vIn };
             var outputs = new[] { q, kU, vU };
             var weights = new[] { w.Wq, w.Wk, w.Wv };
@@ -169,8 +179,8 @@ public sealed partial class Transformer : IModelBackend
             for (int port = 0; port < 3; port++)
             for (int h = 0; h < H; h++)
             {
-                var mean = new float[n];
-                var rstd = new float[n];
+                var mean = _pool.Rent(n);
+                var rstd = _pool.Rent(n);
                 Ops.NormForward(Config.Norm, inputs[port], n, D, w.Ln1Weight, w.Ln1Bias, Config.NormEps, tmp, mean, rstd, h * D, H * D);
                 Array.Copy(mean, 0, sMean, (port * H + h) * n, n);
                 Array.Copy(rstd, 0, sRstd, (port * H + h) * n, n);
@@ -180,6 +190,7 @@ public sealed partial class Transformer : IModelBackend
                 Gemm.Multiply(tmp, D, false, weights[port].AsSpan(src * Dh), cols, false, outputs[port].AsSpan(h * Dh), H * Dh, n, Dh, D);
                 if (biases[port] is { } bias) Ops.AddBias(outputs[port], n, Dh, bias.AsSpan(src * Dh, Dh).ToArray(), h * Dh, H * Dh);
             }
+            _pool.Return(tmp);
             kG = vG = null;
         }
 
@@ -199,17 +210,18 @@ public sealed partial class Transformer : IModelBackend
         {
             Ungroup(kG!, kU, n);
             Ungroup(vG!, vU, n);
+            _pool.Return(kG, vG);
         }
 
-        var pattern = new float[b * H * t * t];
-        var z = new float[n * H * Dh];
+        var pattern = _pool.Rent(b * H * t * t);
+        var z = _pool.Rent(n * H * Dh);
         Attention(l, q, kU, vU, pattern, z, b, t, hooks);
         hooks.At(HookNames.Z(l), l, z, b, t, H, Dh);
 
-        var attnOut = new float[n * D];
+        var attnOut = _pool.Rent(n * D);
         if (hooks.Active(HookNames.Result(l)))
         {
-            var result = new float[n * H * D];
+            var result = _pool.Rent(n * H * D);
             for (int h = 0; h < H; h++)
                 Gemm.Multiply(z.AsSpan(h * Dh), H * Dh, false, w.Wo.AsSpan(h * Dh * D), D, false, result.AsSpan(h * D), H * D, n, D, Dh);
             hooks.At(HookNames.Result(l), l, result, b, t, H, D);
@@ -218,6 +230,7 @@ public sealed partial class Transformer : IModelBackend
                 var dst = attnOut.AsSpan(r * D, D);
                 for (int h = 0; h < H; h++) TensorPrimitives.Add(dst, result.AsSpan((r * H + h) * D, D), dst);
             });
+            _pool.Return(result);
         }
         else Gemm.Multiply(z, H * Dh, false, w.Wo, D, false, attnOut, D, n, D, H * Dh);
         if (w.Bo != null) Ops.AddBias(attnOut, n, D, w.Bo);
@@ -227,7 +240,7 @@ public sealed partial class Transformer : IModelBackend
         float[]? residMid = null;
         if (!Config.ParallelAttnMlp)
         {
-            residMid = new float[n * D];
+            residMid = _pool.Rent(n * D);
             TensorPrimitives.Add(residPre, attnOut, residMid);
             hooks.At(HookNames.ResidMid(l), l, residMid, b, t, D);
             mlpIn = residMid;
@@ -235,21 +248,21 @@ public sealed partial class Transformer : IModelBackend
         else mlpIn = residPre;
         if (hooks.Active(HookNames.MlpIn(l)))
         {
-            mlpIn = (float[])mlpIn.Clone();
+            mlpIn = Copy(mlpIn);
             hooks.At(HookNames.MlpIn(l), l, mlpIn, b, t, D);
         }
 
-        var mean2 = new float[n];
-        var rstd2 = new float[n];
-        var ln2 = new float[n * D];
+        var mean2 = _pool.Rent(n);
+        var rstd2 = _pool.Rent(n);
+        var ln2 = _pool.Rent(n * D);
         Ops.NormForward(Config.Norm, mlpIn, n, D, w.Ln2Weight, w.Ln2Bias, Config.NormEps, ln2, mean2, rstd2);
         hooks.At(HookNames.Ln2(l), l, ln2, b, t, D);
-        var pre = new float[n * M];
+        var pre = _pool.Rent(n * M);
         float[]? lin = null;
         if (Config.GatedMlp)
         {
             Gemm.Multiply(ln2, D, false, w.WGate!, M, false, pre, M, n, M, D);
-            lin = new float[n * M];
+            lin = _pool.Rent(n * M);
             Gemm.Multiply(ln2, D, false, w.WIn, M, false, lin, M, n, M, D);
             if (w.BIn != null) Ops.AddBias(lin, n, M, w.BIn);
             hooks.At(HookNames.MlpPre(l), l, pre, b, t, M);
@@ -261,15 +274,15 @@ public sealed partial class Transformer : IModelBackend
             if (w.BIn != null) Ops.AddBias(pre, n, M, w.BIn);
             hooks.At(HookNames.MlpPre(l), l, pre, b, t, M);
         }
-        var post = new float[n * M];
+        var post = _pool.Rent(n * M);
         Ops.ActivationForward(Config.Activation, pre, lin, post, n, M);
         hooks.At(HookNames.MlpPost(l), l, post, b, t, M);
-        var mlpOut = new float[n * D];
+        var mlpOut = _pool.Rent(n * D);
         Gemm.Multiply(post, M, false, w.WOut, D, false, mlpOut, D, n, D, M);
         if (w.BOut != null) Ops.AddBias(mlpOut, n, D, w.BOut);
         hooks.At(HookNames.MlpOut(l), l, mlpOut, b, t, D);
 
-        var residPost = new float[n * D];
+        var residPost = _pool.Rent(n * D);
         if (residMid != null) TensorPrimitives.Add(residMid, mlpOut, residPost);
         else
         {
@@ -277,6 +290,10 @@ public sealed partial class Transformer : IModelBackend
             TensorPrimitives.Add(residPost, mlpOut, residPost);
         }
         hooks.At(HookNames.ResidPost(l), l, residPost, b, t, D);
+
+        // What the tape keeps stays; the rest goes back (everything, when nothing is recorded).
+        if (!record) _pool.Return(residPre, ln1, qIn, kIn, vIn, q, kU, vU, pattern, z, mlpIn, ln2, pre, lin, post);
+        _pool.Return(attnOut, ReferenceEquals(residMid, mlpIn) ? null : residMid, mlpOut);
 
         var tape = new LayerTape
         {
@@ -297,7 +314,7 @@ public sealed partial class Transformer : IModelBackend
         if (!hooks.Active(name)) return;
         int n = b * t, g = Config.GroupSize;
         if (g == 1) { hooks.At(name, l, ungrouped, b, t, Hkv, Dh); return; }
-        var view = new float[n * Hkv * Dh];
+        var view = _pool.Rent(n * Hkv * Dh);
         for (int r = 0; r < n; r++)
         for (int kv = 0; kv < Hkv; kv++)
             Array.Copy(ungrouped, (r * H + kv * g) * Dh, view, (r * Hkv + kv) * Dh, Dh);
@@ -306,6 +323,15 @@ public sealed partial class Transformer : IModelBackend
         for (int r = 0; r < n; r++)
         for (int h = 0; h < H; h++)
             Array.Copy(view, (r * Hkv + h / g) * Dh, ungrouped, (r * H + h) * Dh, Dh);
+        _pool.Return(view);
+    }
+
+    /// <summary>A pooled copy of <paramref name="x"/>.</summary>
+    private float[] Copy(float[] x)
+    {
+        var y = _pool.Rent(x.Length);
+        Array.Copy(x, y, x.Length);
+        return y;
     }
 
     private void Ungroup(float[] grouped, float[] ungrouped, int n)
@@ -319,7 +345,7 @@ public sealed partial class Transformer : IModelBackend
 
     private float[] Broadcast(float[] x, int n)
     {
-        var y = new float[n * H * D];
+        var y = _pool.Rent(n * H * D);
         for (int r = 0; r < n; r++)
         for (int h = 0; h < H; h++)
             Array.Copy(x, r * D, y, (r * H + h) * D, D);

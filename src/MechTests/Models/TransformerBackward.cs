@@ -10,7 +10,7 @@ public sealed partial class Transformer
     public BackwardPass Backward(ForwardPass pass, Tensor dLogits, BackwardOptions options)
     {
         var tape = pass.Tape as Tape ?? throw new InvalidOperationException(
-            "This forward pass was not recorded for a backward pass: run it with RunOptions.RecordForBackward = true.");
+            "This forward pass has no backward record: run it with RunOptions.RecordForBackward = true (and do not dispose it before the backward pass).");
         int b = pass.Batch, t = pass.Positions, n = b * t;
         if (options.ResumeFrom == null && (dLogits.Rank != 3 || dLogits.Shape[0] != b || dLogits.Shape[1] != t || dLogits.Shape[2] != V))
             throw new ArgumentException($"dLogits has shape {dLogits.ShapeText}; expected [{b}, {t}, {V}] like the logits.");
@@ -29,7 +29,7 @@ public sealed partial class Transformer
             var g = resume.ResidPostGradient;
             if (g.Rank != 3 || g.Shape[0] != b || g.Shape[1] != t || g.Shape[2] != D)
                 throw new ArgumentException($"ResumeFrom.ResidPostGradient has shape {g.ShapeText}; expected [{b}, {t}, {D}] like resid_post.", nameof(options));
-            dResid = (float[])g.Data.Clone();
+            dResid = Copy(g.Data);
             top = resume.Layer;
         }
         else dResid = OutputBackward(tape, dLogits, ctx, b, t);
@@ -37,7 +37,9 @@ public sealed partial class Transformer
         for (int l = top; l >= 0; l--)
         {
             ctx.Emit(HookNames.ResidPost(l), dResid, b, t, D);
-            dResid = BlockBackward(l, tape, dResid, ctx);
+            var below = BlockBackward(l, tape, dResid, ctx);
+            _pool.Return(dResid);
+            dResid = below;
         }
 
         ctx.Emit(HookNames.Embed, dResid, b, t, D);
@@ -58,6 +60,7 @@ public sealed partial class Transformer
                 }
             }
         }
+        _pool.Return(dResid);
         return new BackwardPass(ctx.Gradients, ctx.Weights);
     }
 
@@ -68,7 +71,7 @@ public sealed partial class Transformer
         var dl = dLogits.Data;
         ctx.Emit(HookNames.Logits, dl, b, t, V);
 
-        var dLnF = new float[n * D];
+        var dLnF = _pool.Rent(n * D);
         Gemm.Multiply(dl, V, false, Weights.Unembed, D, false, dLnF, D, n, D, V);
         if (ctx.Weights != null)
         {
@@ -77,9 +80,10 @@ public sealed partial class Transformer
             if (Weights.UnembedBias != null) Ops.AddColumnSums(dl, n, V, ctx.W("unembed.b_U", V));
         }
         ctx.Emit(HookNames.LnFinal, dLnF, b, t, D);
-        var dResid = new float[n * D];
+        var dResid = _pool.Rent(n * D);
         Ops.NormBackward(Config.Norm, tape.ResidFinal, n, D, Weights.LnFinalWeight, tape.MeanF, tape.RstdF, dLnF, dResid, false,
             ctx.WOpt("ln_final.w", D), Weights.LnFinalBias != null ? ctx.WOpt("ln_final.b", D) : null);
+        _pool.Return(dLnF);
         return dResid;
     }
 
@@ -92,9 +96,9 @@ public sealed partial class Transformer
         string p = $"blocks.{l}.";
 
         // MLP.
-        var dMlpOut = stop ? new float[n * D] : dResidPost;
+        var dMlpOut = stop ? _pool.Rent(n * D) : dResidPost;
         ctx.Emit(HookNames.MlpOut(l), dMlpOut, b, t, D);
-        var dPost = new float[n * M];
+        var dPost = _pool.Rent(n * M);
         Gemm.Multiply(dMlpOut, D, false, w.WOut, D, true, dPost, M, n, M, D);
         if (ctx.Weights != null)
         {
@@ -102,11 +106,11 @@ public sealed partial class Transformer
             if (w.BOut != null) Ops.AddColumnSums(dMlpOut, n, D, ctx.W(p + "mlp.b_out", D));
         }
         ctx.Emit(HookNames.MlpPost(l), dPost, b, t, M);
-        var dPre = new float[n * M];
-        var dLin = Config.GatedMlp ? new float[n * M] : null;
+        var dPre = _pool.Rent(n * M);
+        var dLin = Config.GatedMlp ? _pool.Rent(n * M) : null;
         Ops.ActivationBackward(Config.Activation, lt.Pre, lt.Lin, dPost, dPre, dLin, n, M);
         ctx.Emit(HookNames.MlpPre(l), dPre, b, t, M);
-        var dLn2 = new float[n * D];
+        var dLn2 = _pool.Rent(n * D);
         if (Config.GatedMlp)
         {
             ctx.Emit(HookNames.MlpPreLinear(l), dLin!, b, t, M);
@@ -129,7 +133,7 @@ public sealed partial class Transformer
             }
         }
         ctx.Emit(HookNames.Ln2(l), dLn2, b, t, D);
-        var dMlpIn = new float[n * D];
+        var dMlpIn = _pool.Rent(n * D);
         Ops.NormBackward(Config.Norm, lt.MlpIn, n, D, w.Ln2Weight, lt.Mean2, lt.Rstd2, dLn2, dMlpIn, false,
             ctx.WOpt(p + "ln2.w", D), w.Ln2Bias != null ? ctx.WOpt(p + "ln2.b", D) : null);
         ctx.Emit(HookNames.MlpIn(l), dMlpIn, b, t, D);
@@ -137,30 +141,31 @@ public sealed partial class Transformer
         float[] upstream, dAttnOut;
         if (!Config.ParallelAttnMlp)
         {
-            var dResidMid = new float[n * D];
+            var dResidMid = _pool.Rent(n * D);
             TensorPrimitives.Add(dResidPost, dMlpIn, dResidMid);
             ctx.Emit(HookNames.ResidMid(l), dResidMid, b, t, D);
             upstream = dResidMid;
-            dAttnOut = stop ? new float[n * D] : dResidMid;
+            dAttnOut = stop ? _pool.Rent(n * D) : dResidMid;
         }
         else
         {
-            upstream = new float[n * D];
+            upstream = _pool.Rent(n * D);
             TensorPrimitives.Add(dResidPost, dMlpIn, upstream);
-            dAttnOut = stop ? new float[n * D] : dResidPost;
+            dAttnOut = stop ? _pool.Rent(n * D) : dResidPost;
         }
 
         // Attention output.
         ctx.Emit(HookNames.AttnOut(l), dAttnOut, b, t, D);
         if (ctx.Wants(HookNames.Result(l)))
         {
-            var dResult = new float[n * H * D];
+            var dResult = _pool.Rent(n * H * D);
             for (int r = 0; r < n; r++)
             for (int h = 0; h < H; h++)
                 Array.Copy(dAttnOut, r * D, dResult, (r * H + h) * D, D);
             ctx.Emit(HookNames.Result(l), dResult, b, t, H, D);
+            _pool.Return(dResult);
         }
-        var dZ = new float[n * hd];
+        var dZ = _pool.Rent(n * hd);
         Gemm.Multiply(dAttnOut, D, false, w.Wo, D, true, dZ, hd, n, hd, D);
         if (ctx.Weights != null)
         {
@@ -169,16 +174,21 @@ public sealed partial class Transformer
         }
         ctx.Emit(HookNames.Z(l), dZ, b, t, H, Dh);
 
-        var dQ = new float[n * hd];
-        var dK = new float[n * hd];
-        var dV = new float[n * hd];
+        var dQ = _pool.Rent(n * hd);
+        var dK = _pool.Rent(n * hd);
+        var dV = _pool.Rent(n * hd);
         AttentionBackward(l, lt, dZ, dQ, dK, dV, ctx);
 
         bool rotary = Config.Rotary != RotaryStyle.None;
         if (rotary)
         {
             ctx.Emit(HookNames.RotQ(l), dQ, b, t, H, Dh);
-            if (ctx.Wants(HookNames.RotK(l))) ctx.Emit(HookNames.RotK(l), Group(dK, n), b, t, Hkv, Dh);
+            if (ctx.Wants(HookNames.RotK(l)))
+            {
+                var grouped = Group(dK, n);
+                ctx.Emit(HookNames.RotK(l), grouped, b, t, Hkv, Dh);
+                _pool.Return(grouped);
+            }
             Ops.Rotary(dQ, b, t, H, Dh, Config.RotaryDims, Config.Rotary, _cos, _sin, inverse: true);
             Ops.Rotary(dK, b, t, H, Dh, Config.RotaryDims, Config.Rotary, _cos, _sin, inverse: true);
         }
@@ -190,10 +200,10 @@ public sealed partial class Transformer
         if (dKg != null) ctx.Emit(HookNames.K(l), dKg, b, t, Hkv, Dh);
         if (dVg != null) ctx.Emit(HookNames.V(l), dVg, b, t, Hkv, Dh);
 
-        var dAttnIn = new float[n * D];
+        var dAttnIn = _pool.Rent(n * D);
         if (!perHead)
         {
-            var dLn1 = new float[n * D];
+            var dLn1 = _pool.Rent(n * D);
             Gemm.Multiply(dQ, hd, false, w.Wq, hd, true, dLn1, D, n, D, hd);
             Gemm.Multiply(dKg!, Hkv * Dh, false, w.Wk, Hkv * Dh, true, dLn1, D, n, D, Hkv * Dh, accumulate: true);
             Gemm.Multiply(dVg!, Hkv * Dh, false, w.Wv, Hkv * Dh, true, dLn1, D, n, D, Hkv * Dh, accumulate: true);
@@ -209,12 +219,16 @@ public sealed partial class Transformer
             }
             Ops.NormBackward(Config.Norm, lt.ResidPre, n, D, w.Ln1Weight, lt.Mean1!, lt.Rstd1!, dLn1, dAttnIn, false,
                 ctx.WOpt(p + "ln1.w", D), w.Ln1Bias != null ? ctx.WOpt(p + "ln1.b", D) : null);
+            _pool.Return(dLn1);
         }
         else PerHeadInputBackward(l, lt, lt.Split, dQ, dK, dV, dAttnIn, ctx);
 
-        var dResidPre = new float[n * D];
+        var dResidPre = _pool.Rent(n * D);
         TensorPrimitives.Add(upstream, dAttnIn, dResidPre);
         ctx.Emit(HookNames.ResidPre(l), dResidPre, b, t, D);
+        // dResidPost belongs to the caller; dMlpOut and dAttnOut alias it (or the upstream sum) unless stopped.
+        _pool.Return(stop ? dMlpOut : null, stop ? dAttnOut : null, dPost, dPre, dLin, dLn2, dMlpIn, upstream,
+            dZ, dQ, dK, dV, dKg, dVg, dAttnIn);
         return dResidPre;
     }
 
@@ -231,14 +245,14 @@ public sealed partial class Transformer
         string[] bNames = { "attn.b_Q", "attn.b_K", "attn.b_V" };
         var biases = new[] { w.Bq, w.Bk, w.Bv };
         var dIn = new float[3][];
-        var tmp = new float[n * D];
-        var normed = ctx.Weights != null ? new float[n * D] : null;
-        float[]? dLn1 = ctx.Wants(HookNames.Ln1(l)) ? new float[n * D] : null;
-        var scratchMean = new float[n];
-        var scratchRstd = new float[n];
+        var tmp = _pool.Rent(n * D);
+        var normed = ctx.Weights != null ? _pool.Rent(n * D) : null;
+        float[]? dLn1 = ctx.Wants(HookNames.Ln1(l)) ? _pool.Rent(n * D) : null;
+        var scratchMean = _pool.Rent(n);
+        var scratchRstd = _pool.Rent(n);
         for (int port = 0; port < 3; port++)
         {
-            dIn[port] = new float[n * H * D];
+            dIn[port] = _pool.Rent(n * H * D);
             int cols = port == 0 ? hd : Hkv * Dh;
             for (int h = 0; h < H; h++)
             {
@@ -279,6 +293,7 @@ public sealed partial class Transformer
             for (int h = 0; h < H; h++)
                 TensorPrimitives.Add(dst, dIn[port].AsSpan((r * H + h) * D, D), dst);
         });
+        _pool.Return(dIn[0], dIn[1], dIn[2], tmp, normed, dLn1);
     }
 
     private void AttentionBackward(int l, LayerTape lt, float[] dZ, float[] dQ, float[] dK, float[] dV, BackwardContext ctx)
@@ -286,8 +301,8 @@ public sealed partial class Transformer
         int b = ctx.Batch, t = ctx.Positions, hd = H * Dh;
         float scale = 1f / MathF.Sqrt(Dh);
         bool wantPattern = ctx.Wants(HookNames.Pattern(l)), wantScores = ctx.Wants(HookNames.AttnScores(l));
-        var dPatternAll = wantPattern ? new float[b * H * t * t] : null;
-        var dScoresAll = wantScores ? new float[b * H * t * t] : null;
+        var dPatternAll = wantPattern ? _pool.Rent(b * H * t * t) : null;
+        var dScoresAll = wantScores ? _pool.Rent(b * H * t * t) : null;
         var q = lt.QRot;
         var k = lt.KRot;
         var v = lt.V;
@@ -327,14 +342,15 @@ public sealed partial class Transformer
         });
         if (dPatternAll != null) ctx.Emit(HookNames.Pattern(l), dPatternAll, b, H, t, t);
         if (dScoresAll != null) ctx.Emit(HookNames.AttnScores(l), dScoresAll, b, H, t, t);
+        _pool.Return(dPatternAll, dScoresAll);
     }
 
     /// <summary>Sums per-query-head gradients [n,H·dh] into their key/value heads [n,Hkv·dh].</summary>
     private float[] Group(float[] ungrouped, int n)
     {
         int g = Config.GroupSize;
-        if (g == 1) return (float[])ungrouped.Clone();
-        var grouped = new float[n * Hkv * Dh];
+        if (g == 1) return Copy(ungrouped);
+        var grouped = _pool.Rent(n * Hkv * Dh);
         for (int r = 0; r < n; r++)
         for (int h = 0; h < H; h++)
         {

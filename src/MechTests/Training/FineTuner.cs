@@ -49,7 +49,7 @@ public static class FineTuner
             var group = groups[(step - 1) % groups.Length];
             var batch = Enumerable.Range(0, Math.Min(options.BatchSize, group.Length)).Select(i => group[(cursor + i) % group.Length]).ToArray();
             cursor += batch.Length;
-            var pass = engine.Run(batch, new RunOptions { RecordForBackward = true });
+            using var pass = engine.Run(batch, new RunOptions { RecordForBackward = true });
             var (loss, dLogits) = CrossEntropy(pass.Logits, batch);
             losses.Add(loss);
             var grads = engine.Backward(pass, dLogits, new BackwardOptions { Gradients = HookFilter.None, WeightGradients = true }).WeightGradients!;
