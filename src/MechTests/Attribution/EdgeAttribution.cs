@@ -27,8 +27,8 @@ public static class EdgeAttribution
         int offset = 0;
         foreach (var batch in runs.Batches)
         {
-            var grads = Gradients.OfClean(runs, batch, InputHooks(runs.Model.Config));
-            Accumulate(runs, batch, grads, perPair, offset, (i, e, s) => s);
+            using var pass = Gradients.OfClean(runs, batch, InputHooks(runs.Model.Config));
+            Accumulate(runs, batch, pass.Gradients, perPair, offset, (i, e, s) => s);
             offset += batch.Pairs.Length;
         }
         return Result(runs, AttributionMethod.Eap, aggregation, perPair, new Dictionary<string, string>());
@@ -61,9 +61,13 @@ public static class EdgeAttribution
                     Interventions = { Intervention.Replace(HookNames.Embed, new Tensor(mix, batch.Clean.Cache[HookNames.Embed].Shape)) },
                 });
                 var (_, dLogits) = TaskMetric.ValuesAndGradient(runs.Task.Metric, pass.Logits, batch.Pairs, batch.CleanLogProbs);
-                var g = runs.Model.Backward(pass, dLogits, new BackwardOptions { Gradients = hooks }).Gradients;
-                if (sum == null) sum = g;
-                else foreach (var name in g.Names) TensorPrimitives.Add(sum[name].Data, g[name].Data, sum[name].Data);
+                var step = runs.Model.Backward(pass, dLogits, new BackwardOptions { Gradients = hooks });
+                if (sum == null) sum = step.Gradients; // kept (never disposed): it becomes the running sum
+                else
+                {
+                    foreach (var name in step.Gradients.Names) TensorPrimitives.Add(sum[name].Data, step.Gradients[name].Data, sum[name].Data);
+                    step.Dispose();
+                }
             }
             foreach (var name in sum!.Names) TensorPrimitives.Multiply(sum[name].Data, 1f / steps, sum[name].Data);
             Accumulate(runs, batch, sum, perPair, offset, (i, e, s) => s);
@@ -95,7 +99,8 @@ public static class EdgeAttribution
         foreach (var batch in runs.Batches)
         {
             var deltaA = qkFix ? AttentionChanges(runs, batch) : new Dictionary<int, float[]>();
-            var variants = gradDrop ? Gradients.GradDropVariants(runs, batch, hooks) : new[] { Gradients.OfClean(runs, batch, hooks) };
+            using var single = gradDrop ? null : Gradients.OfClean(runs, batch, hooks);
+            var variants = single is null ? Gradients.GradDropVariants(runs, batch, hooks) : new[] { single.Gradients };
             foreach (var grads in variants)
             {
                 Accumulate(runs, batch, grads, perPair, offset, (i, e, s) =>

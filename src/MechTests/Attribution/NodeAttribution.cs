@@ -22,7 +22,8 @@ public static class NodeAttribution
         int offset = 0;
         foreach (var batch in runs.Batches)
         {
-            var grads = Gradients.OfClean(runs, batch, hooks);
+            using var pass = Gradients.OfClean(runs, batch, hooks);
+            var grads = pass.Gradients;
             for (int j = 0; j < nodes.Count; j++)
             {
                 var est = Linear(nodes[j], batch, grads);
@@ -50,7 +51,8 @@ public static class NodeAttribution
         int offset = 0;
         foreach (var batch in runs.Batches)
         {
-            var variants = gradDrop ? Gradients.GradDropVariants(runs, batch, hooks) : new[] { Gradients.OfClean(runs, batch, hooks) };
+            using var single = gradDrop ? null : Gradients.OfClean(runs, batch, hooks);
+            var variants = single is null ? Gradients.GradDropVariants(runs, batch, hooks) : new[] { single.Gradients };
             foreach (var grads in variants)
             {
                 for (int j = 0; j < nodes.Count; j++)

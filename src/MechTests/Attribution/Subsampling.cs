@@ -73,7 +73,7 @@ public static class Subsampling
                     foreach (var n in list) NodePatching.CopySlice(n, corr, act.Data, 0, batch.Positions);
                 });
             }).ToList();
-            var pass = runs.Model.Run(batch.CleanTokens, new RunOptions { Interventions = interventions, LastPositionLogitsOnly = true });
+            using var pass = runs.Model.Run(batch.CleanTokens, new RunOptions { Interventions = interventions, LastPositionLogitsOnly = true });
             values.AddRange(TaskMetric.Values(runs.Task.Metric, pass.Logits, batch.Pairs, batch.CleanLogProbs));
         }
         return values.Average();

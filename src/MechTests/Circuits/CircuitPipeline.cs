@@ -33,7 +33,7 @@ public static class CircuitPipeline
         DiscoverySpec spec, EvaluationPlan plan, CircuitTolerances? tolerances = null, IProgress<string>? stages = null)
     {
         spec.Validate();
-        var runs = TaskRuns.Create(model, task);
+        using var runs = TaskRuns.Create(model, task);
         var scores = Scores(runs, spec, stages);
         stages?.Report($"discovery: {spec.Method}");
         var discovery = Discover(runs, spec, scores);

@@ -47,11 +47,11 @@ public static class MeasurementBenchmark
     /// <summary>AtP* over a granularity's nodes vs patching them (all, or <paramref name="sample"/> of them, extrapolated).</summary>
     public static AttributionCost AtPStarVersusPatching(IModelBackend engine, MechTask task, NodeGranularity granularity, int? sample, double forwardMs)
     {
-        var runs = TaskRuns.Create(engine, task);
+        TaskRuns.Create(engine, task).Dispose(); // warm-up; disposed, as a program that runs tasks in turn would
         var nodes = NodeSets.Build(engine.Config, granularity);
         var sw = Stopwatch.StartNew();
         // The clean and corrupted forward passes are part of AtP*'s cost.
-        runs = TaskRuns.Create(engine, task);
+        using var runs = TaskRuns.Create(engine, task);
         NodeAttribution.AtPStar(runs, nodes);
         double atpStar = sw.Elapsed.TotalMilliseconds;
         var patched = sample is int n && n < nodes.Count
@@ -69,7 +69,7 @@ public static class MeasurementBenchmark
     public static EdgePatchingCost EdgePatching(IModelBackend engine, MechTask task, int? sample)
     {
         var one = new MechTask("one pair", task.Metric, new[] { task.Pairs[0] });
-        var runs = TaskRuns.Create(engine, one);
+        using var runs = TaskRuns.Create(engine, one);
         var edges = runs.Graph.Edges;
         IReadOnlyList<GraphEdge> chosen = sample is int n && n < edges.Count
             ? edges.Where((_, i) => i % (edges.Count / n) == 0).Take(n).ToList()

@@ -23,7 +23,7 @@ public static class Generator
         int vocab = model.Config.VocabSize;
         for (int step = 0; step < maxTokens && tokens.Count < model.Config.MaxPositions; step++)
         {
-            var pass = model.Run(new[] { tokens.ToArray() }, new RunOptions { LastPositionLogitsOnly = true });
+            using var pass = model.Run(new[] { tokens.ToArray() }, new RunOptions { LastPositionLogitsOnly = true });
             var logits = pass.Logits.Data.AsSpan(0, vocab);
             int next = temperature == 0 ? ArgMax(logits) : Sample(logits, temperature, rng);
             tokens.Add(next);

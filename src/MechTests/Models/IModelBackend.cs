@@ -37,22 +37,31 @@ public interface IModelBackend
 }
 
 /// <summary>
-/// The result of a forward pass. Disposing it gives the backward record's working buffers back to the engine for the
-/// next pass (logits and cache stay valid; the pass can no longer be back-propagated). Not disposing is fine: the GC
-/// reclaims them, only more slowly.
+/// The result of a forward pass. Disposing it gives its buffers — logits, cached activations and the backward
+/// record — back to the engine for the next pass: after <see cref="Dispose"/> nothing from the pass may be used
+/// (reading <see cref="Logits"/> or <see cref="Cache"/> throws; a tensor taken earlier would see a later pass's
+/// numbers) and it can no longer be back-propagated. Not disposing is fine: the GC reclaims everything, only more
+/// slowly (on some machines each fresh large buffer costs a page fault per 4 KiB).
 /// </summary>
 /// <example><code>
-/// using var pass = engine.Run(tokens, new RunOptions { RecordForBackward = true });
-/// var grads = engine.Backward(pass, dLogits, new BackwardOptions()).Gradients;
+/// using (var pass = engine.Run(tokens, new RunOptions { RecordForBackward = true }))
+/// {
+///     float top = pass.Logits[0, 2, 261];
+///     using var grads = engine.Backward(pass, dLogits, new BackwardOptions());
+///     Use(grads.Gradients);
+/// } // logits, record and gradient buffers are reused by the next pass
 /// </code></example>
 public sealed class ForwardPass : IDisposable
 {
     private Action? _release;
+    private readonly Tensor _logits;
+    private readonly ActivationCache _cache;
+    private int _disposed;
 
     internal ForwardPass(Tensor logits, ActivationCache cache, int batch, int positions, object? tape, Action? release = null)
     {
-        Logits = logits;
-        Cache = cache;
+        _logits = logits;
+        _cache = cache;
         Batch = batch;
         Positions = positions;
         Tape = tape;
@@ -62,16 +71,22 @@ public sealed class ForwardPass : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        Volatile.Write(ref _disposed, 1);
         var release = Interlocked.Exchange(ref _release, null);
         Tape = null;
         release?.Invoke();
     }
 
-    /// <summary>Logits [b,p,V].</summary>
-    public Tensor Logits { get; }
+    /// <summary>Logits [b,p,V]; valid until the pass is disposed.</summary>
+    /// <exception cref="ObjectDisposedException">The pass was disposed and its buffers given back.</exception>
+    public Tensor Logits => Live(_logits);
 
-    /// <summary>Cached activations (post-intervention).</summary>
-    public ActivationCache Cache { get; }
+    /// <summary>Cached activations (post-intervention); valid until the pass is disposed.</summary>
+    /// <exception cref="ObjectDisposedException">The pass was disposed and its buffers given back.</exception>
+    public ActivationCache Cache => Live(_cache);
+
+    private T Live<T>(T value) => Volatile.Read(ref _disposed) == 0 ? value
+        : throw new ObjectDisposedException(nameof(ForwardPass), "The forward pass was disposed: its logits and cache buffers went back to the engine. Read (or copy) what you need before disposing.");
 
     /// <summary>Batch size.</summary>
     public int Batch { get; }
@@ -83,18 +98,40 @@ public sealed class ForwardPass : IDisposable
     internal object? Tape { get; private set; }
 }
 
-/// <summary>The result of a backward pass: gradients of the metric at hook points and (optionally) weights.</summary>
-public sealed class BackwardPass
+/// <summary>
+/// The result of a backward pass: gradients of the metric at hook points and (optionally) weights. Disposing it gives
+/// the hook-point gradients' buffers back to the engine (reading <see cref="Gradients"/> then throws; tensors taken
+/// from it earlier must not be used). <see cref="WeightGradients"/> stay valid. Not disposing is fine.
+/// </summary>
+/// <example><code>
+/// using var grads = engine.Backward(pass, dLogits, new BackwardOptions { Gradients = HookFilter.Where(n => n.EndsWith("hook_result")) });
+/// float g = grads.Gradients["blocks.0.attn.hook_result"][0, 3, 1, 7];
+/// </code></example>
+public sealed class BackwardPass : IDisposable
 {
-    internal BackwardPass(ActivationCache gradients, IReadOnlyDictionary<string, float[]>? weightGradients)
+    private readonly ActivationCache _gradients;
+    private Action? _release;
+    private int _disposed;
+
+    internal BackwardPass(ActivationCache gradients, IReadOnlyDictionary<string, float[]>? weightGradients, Action? release = null)
     {
-        Gradients = gradients;
+        _gradients = gradients;
         WeightGradients = weightGradients;
+        _release = release;
     }
 
-    /// <summary>∂metric/∂activation by hook-point name, shaped like the activation.</summary>
-    public ActivationCache Gradients { get; }
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Volatile.Write(ref _disposed, 1);
+        Interlocked.Exchange(ref _release, null)?.Invoke();
+    }
 
-    /// <summary>∂metric/∂weight keyed like <see cref="ModelWeights.Named"/>; null unless requested.</summary>
+    /// <summary>∂metric/∂activation by hook-point name, shaped like the activation; valid until disposed.</summary>
+    /// <exception cref="ObjectDisposedException">The pass was disposed and its buffers given back.</exception>
+    public ActivationCache Gradients => Volatile.Read(ref _disposed) == 0 ? _gradients
+        : throw new ObjectDisposedException(nameof(BackwardPass), "The backward pass was disposed: its gradient buffers went back to the engine. Use the gradients before disposing.");
+
+    /// <summary>∂metric/∂weight keyed like <see cref="ModelWeights.Named"/>; null unless requested. Not affected by <see cref="Dispose"/>.</summary>
     public IReadOnlyDictionary<string, float[]>? WeightGradients { get; }
 }

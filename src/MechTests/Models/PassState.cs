@@ -7,11 +7,14 @@ namespace MechTests.Models;
 internal sealed class PassHooks
 {
     private readonly RunOptions _options;
+    private readonly ScratchPool _pool;
     private readonly Dictionary<string, List<Intervention>> _interventions = new(StringComparer.Ordinal);
+    private readonly List<float[]> _cached = new();
 
-    public PassHooks(RunOptions options)
+    public PassHooks(RunOptions options, ScratchPool pool)
     {
         _options = options;
+        _pool = pool;
         foreach (var iv in options.Interventions)
         {
             if (!_interventions.TryGetValue(iv.HookName, out var list))
@@ -21,6 +24,9 @@ internal sealed class PassHooks
     }
 
     public ActivationCache Cache { get; } = new("activations");
+
+    /// <summary>The cached copies' buffers (rented from the pool; they go back when the pass is disposed).</summary>
+    public IReadOnlyList<float[]> CachedBuffers => _cached;
 
     public IEnumerable<string> InterventionHooks => _interventions.Keys;
 
@@ -38,7 +44,13 @@ internal sealed class PassHooks
             var ctx = new HookContext(name, layer, Cache);
             foreach (var iv in list) iv.Apply(t, ctx);
         }
-        if (_options.Cache.Matches(name)) Cache.Set(name, new Tensor((float[])data.Clone(), shape));
+        if (_options.Cache.Matches(name))
+        {
+            var copy = _pool.Rent(data.Length, clear: false);
+            Array.Copy(data, copy, data.Length);
+            _cached.Add(copy);
+            Cache.Set(name, new Tensor(copy, shape));
+        }
     }
 }
 

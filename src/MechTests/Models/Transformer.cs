@@ -18,7 +18,9 @@ namespace MechTests.Models;
 public sealed partial class Transformer : IModelBackend
 {
     private readonly float[] _cos = Array.Empty<float>(), _sin = Array.Empty<float>();
-    private ScratchPool _pool = new(512L << 20);
+    // Enough for a GPT-2-small batch of 20 × 15: its record (~170 MB), logits (60 MB) and gradients at every hook
+    // point (~450 MB). Held for the engine's lifetime; what does not fit is left to the GC.
+    private ScratchPool _pool = new(1L << 30);
 
     /// <summary>Creates an engine over weights held by reference (never copied).</summary>
     public Transformer(ModelConfig config, ModelWeights weights)
@@ -52,7 +54,7 @@ public sealed partial class Transformer : IModelBackend
     {
         var (b, t) = CheckTokens(tokens);
         int n = b * t;
-        var hooks = new PassHooks(options);
+        var hooks = new PassHooks(options, _pool);
         // Split q/k/v inputs only in the layers that need them: it costs 3·H norms per layer.
         var split = Enumerable.Range(0, Config.NLayers).Select(l => options.SplitQkvInput ||
             hooks.Active(HookNames.QInput(l)) || hooks.Active(HookNames.KInput(l)) || hooks.Active(HookNames.VInput(l))).ToArray();
@@ -91,7 +93,7 @@ public sealed partial class Transformer : IModelBackend
         Ops.NormForward(Config.Norm, resid, n, D, Weights.LnFinalWeight, Weights.LnFinalBias, Config.NormEps, lnF, meanF, rstdF);
         hooks.At(HookNames.LnFinal, -1, lnF, b, t, D);
         int tOut = options.LastPositionLogitsOnly ? 1 : t;
-        var logits = new float[b * tOut * V];
+        var logits = _pool.Rent(b * tOut * V, clear: false); // the products below write every element
         if (options.LastPositionLogitsOnly)
             for (int i = 0; i < b; i++)
                 Gemm.Multiply(lnF.AsSpan((i * t + t - 1) * D, D), D, false, Weights.Unembed, D, true, logits.AsSpan(i * V, V), V, 1, V, D);
@@ -110,7 +112,7 @@ public sealed partial class Transformer : IModelBackend
             LnF = lnF,
         };
         return new ForwardPass(new Tensor(logits, b, tOut, V), hooks.Cache, b, t, fullTape,
-            fullTape == null ? null : () => _pool.Return(fullTape.Buffers()));
+            () => _pool.Return((fullTape?.Buffers() ?? Array.Empty<float[]?>()).Append(logits).Concat(hooks.CachedBuffers).ToArray()));
     }
 
     private float[] Embed(IReadOnlyList<int[]> tokens, int b, int t, PassHooks hooks)

@@ -17,7 +17,7 @@ public sealed partial class Transformer
         if (options.StopGradientAtLayerWrite is int stop && (stop < 0 || stop >= Config.NLayers))
             throw new ArgumentOutOfRangeException(nameof(options), $"StopGradientAtLayerWrite = {stop} but the model has layers 0..{Config.NLayers - 1}.");
 
-        var ctx = new BackwardContext(options, b, t, options.WeightGradients ? new Dictionary<string, float[]>(StringComparer.Ordinal) : null);
+        var ctx = new BackwardContext(_pool, options, b, t, options.WeightGradients ? new Dictionary<string, float[]>(StringComparer.Ordinal) : null);
         float[] dResid;
         int top = Config.NLayers - 1;
         if (options.ResumeFrom is { } resume)
@@ -61,7 +61,7 @@ public sealed partial class Transformer
             }
         }
         _pool.Return(dResid);
-        return new BackwardPass(ctx.Gradients, ctx.Weights);
+        return new BackwardPass(ctx.Gradients, ctx.Weights, ctx.Release);
     }
 
     /// <summary>Logits → unembedding → final norm: the gradient at the last block's resid_post.</summary>
@@ -105,15 +105,16 @@ public sealed partial class Transformer
             Gemm.Multiply(lt.Post, M, true, dMlpOut, D, false, ctx.W(p + "mlp.W_out", M * D), D, M, D, n, accumulate: true);
             if (w.BOut != null) Ops.AddColumnSums(dMlpOut, n, D, ctx.W(p + "mlp.b_out", D));
         }
-        ctx.Emit(HookNames.MlpPost(l), dPost, b, t, M);
+        bool keptPost = ctx.EmitOwned(HookNames.MlpPost(l), dPost, b, t, M);
         var dPre = _pool.Rent(n * M);
         var dLin = Config.GatedMlp ? _pool.Rent(n * M) : null;
         Ops.ActivationBackward(Config.Activation, lt.Pre, lt.Lin, dPost, dPre, dLin, n, M);
-        ctx.Emit(HookNames.MlpPre(l), dPre, b, t, M);
+        bool keptPre = ctx.EmitOwned(HookNames.MlpPre(l), dPre, b, t, M);
         var dLn2 = _pool.Rent(n * D);
+        bool keptLin = false;
         if (Config.GatedMlp)
         {
-            ctx.Emit(HookNames.MlpPreLinear(l), dLin!, b, t, M);
+            keptLin = ctx.EmitOwned(HookNames.MlpPreLinear(l), dLin!, b, t, M);
             Gemm.Multiply(dPre, M, false, w.WGate!, M, true, dLn2, D, n, D, M);
             Gemm.Multiply(dLin!, M, false, w.WIn, M, true, dLn2, D, n, D, M, accumulate: true);
             if (ctx.Weights != null)
@@ -162,8 +163,7 @@ public sealed partial class Transformer
             for (int r = 0; r < n; r++)
             for (int h = 0; h < H; h++)
                 Array.Copy(dAttnOut, r * D, dResult, (r * H + h) * D, D);
-            ctx.Emit(HookNames.Result(l), dResult, b, t, H, D);
-            _pool.Return(dResult);
+            if (!ctx.EmitOwned(HookNames.Result(l), dResult, b, t, H, D)) _pool.Return(dResult);
         }
         var dZ = _pool.Rent(n * hd);
         Gemm.Multiply(dAttnOut, D, false, w.Wo, D, true, dZ, hd, n, hd, D);
@@ -186,8 +186,7 @@ public sealed partial class Transformer
             if (ctx.Wants(HookNames.RotK(l)))
             {
                 var grouped = Group(dK, n);
-                ctx.Emit(HookNames.RotK(l), grouped, b, t, Hkv, Dh);
-                _pool.Return(grouped);
+                if (!ctx.EmitOwned(HookNames.RotK(l), grouped, b, t, Hkv, Dh)) _pool.Return(grouped);
             }
             Ops.Rotary(dQ, b, t, H, Dh, Config.RotaryDims, Config.Rotary, _cos, _sin, inverse: true);
             Ops.Rotary(dK, b, t, H, Dh, Config.RotaryDims, Config.Rotary, _cos, _sin, inverse: true);
@@ -227,7 +226,9 @@ public sealed partial class Transformer
         TensorPrimitives.Add(upstream, dAttnIn, dResidPre);
         ctx.Emit(HookNames.ResidPre(l), dResidPre, b, t, D);
         // dResidPost belongs to the caller; dMlpOut and dAttnOut alias it (or the upstream sum) unless stopped.
-        _pool.Return(stop ? dMlpOut : null, stop ? dAttnOut : null, dPost, dPre, dLin, dLn2, dMlpIn, upstream,
+        // Buffers kept as emitted gradients go back when the BackwardPass is disposed.
+        _pool.Return(stop ? dMlpOut : null, stop ? dAttnOut : null, keptPost ? null : dPost, keptPre ? null : dPre,
+            keptLin ? null : dLin, dLn2, dMlpIn, upstream,
             dZ, dQ, dK, dV, dKg, dVg, dAttnIn);
         return dResidPre;
     }
@@ -362,8 +363,12 @@ public sealed partial class Transformer
 
     private sealed class BackwardContext
     {
-        public BackwardContext(BackwardOptions options, int batch, int positions, Dictionary<string, float[]>? weights)
+        private readonly ScratchPool _pool;
+        private readonly List<float[]> _emitted = new();
+
+        public BackwardContext(ScratchPool pool, BackwardOptions options, int batch, int positions, Dictionary<string, float[]>? weights)
         {
+            _pool = pool;
             Options = options;
             Batch = batch;
             Positions = positions;
@@ -380,8 +385,27 @@ public sealed partial class Transformer
 
         public void Emit(string name, float[] data, params int[] shape)
         {
-            if (Options.Gradients.Matches(name)) Gradients.Set(name, new Tensor((float[])data.Clone(), shape));
+            if (!Options.Gradients.Matches(name)) return;
+            var copy = _pool.Rent(data.Length, clear: false);
+            Array.Copy(data, copy, data.Length);
+            _emitted.Add(copy);
+            Gradients.Set(name, new Tensor(copy, shape));
         }
+
+        /// <summary>
+        /// Emits <paramref name="data"/> itself, without a copy, when the gradient is wanted: the caller must then
+        /// neither write to it nor return it to the pool. Returns whether it was kept.
+        /// </summary>
+        public bool EmitOwned(string name, float[] data, params int[] shape)
+        {
+            if (!Options.Gradients.Matches(name)) return false;
+            _emitted.Add(data);
+            Gradients.Set(name, new Tensor(data, shape));
+            return true;
+        }
+
+        /// <summary>Gives the emitted gradients' buffers back (BackwardPass.Dispose).</summary>
+        public void Release() => _pool.Return(_emitted.ToArray());
 
         public float[] W(string name, int length)
         {

@@ -128,7 +128,7 @@ public static class EdgePatching
                     }
                 }));
             }
-            var pass = runs.Model.Run(batch.CleanTokens, new RunOptions
+            using var pass = runs.Model.Run(batch.CleanTokens, new RunOptions
             {
                 Cache = HookFilter.Where(cacheNames.Contains),
                 Interventions = interventions,

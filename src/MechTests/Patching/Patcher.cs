@@ -52,7 +52,7 @@ internal static class Patcher
                 int rowsPerReplica = act.Length / r; // k·t·features
                 for (int j = 0; j < r; j++) apply(patches[first + j], act.Data, j * rowsPerReplica, rowsPerReplica);
             });
-            var pass = model.Run(tokens, new RunOptions { ResumeFrom = resume, Interventions = { iv }, LastPositionLogitsOnly = true, SplitQkvInput = false });
+            using var pass = model.Run(tokens, new RunOptions { ResumeFrom = resume, Interventions = { iv }, LastPositionLogitsOnly = true, SplitQkvInput = false });
             var values = TaskMetric.Values(metric, pass.Logits, pairs, logProbs);
             for (int j = 0; j < r; j++) results[start + j] = values.AsSpan(j * k, k).ToArray();
             progress?.Report(r);

@@ -9,13 +9,14 @@ namespace MechTests.Patching;
 
 /// <summary>
 /// The clean and corrupted runs of a task, cached once and shared by patching, attribution and circuit evaluation.
-/// Pairs are grouped into batches of equal prompt length (positions must line up within a batch).
+/// Pairs are grouped into batches of equal prompt length (positions must line up within a batch). Disposing it
+/// disposes every batch's passes, so the engine reuses their buffers; nothing read from the runs may be used after.
 /// </summary>
 /// <example><code>
-/// var runs = TaskRuns.Create(engine, task);
+/// using var runs = TaskRuns.Create(engine, task);
 /// Console.WriteLine($"clean {runs.CleanMetric:F3}, corrupted {runs.CorruptedMetric:F3}");
 /// </code></example>
-public sealed class TaskRuns
+public sealed class TaskRuns : IDisposable
 {
     private TaskRuns(IModelBackend model, MechTask task, IReadOnlyList<PairBatch> batches)
     {
@@ -36,6 +37,12 @@ public sealed class TaskRuns
 
     /// <summary>Batches of equal-length pairs, in order of first appearance.</summary>
     public IReadOnlyList<PairBatch> Batches { get; }
+
+    /// <summary>Disposes the clean and corrupted passes of every batch.</summary>
+    public void Dispose()
+    {
+        foreach (var b in Batches) b.Dispose();
+    }
 
     /// <summary>Number of pairs.</summary>
     public int PairCount => Task.Pairs.Count;
@@ -91,7 +98,7 @@ public sealed class TaskRuns
 }
 
 /// <summary>Clean and corrupted runs of pairs that share a prompt length (row i ↔ <see cref="Pairs"/>[i]).</summary>
-public sealed class PairBatch
+public sealed class PairBatch : IDisposable
 {
     private PairBatch(PromptPair[] pairs, ForwardPass clean, ForwardPass corrupted, double[] cleanMetric, double[] corruptedMetric, double[][] cleanLogProbs)
     {
@@ -101,6 +108,13 @@ public sealed class PairBatch
         CleanMetric = cleanMetric;
         CorruptedMetric = corruptedMetric;
         CleanLogProbs = cleanLogProbs;
+    }
+
+    /// <summary>Disposes the clean and corrupted passes (their logits, caches and record go back to the engine).</summary>
+    public void Dispose()
+    {
+        Clean.Dispose();
+        Corrupted.Dispose();
     }
 
     /// <summary>The pairs (rows).</summary>

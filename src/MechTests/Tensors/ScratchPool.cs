@@ -16,8 +16,11 @@ internal sealed class ScratchPool
     public const int DefaultMinLength = 85_000 / sizeof(float);
 
     private readonly object _gate = new();
-    private readonly Dictionary<int, Stack<float[]>> _free = new();
-    private readonly HashSet<float[]> _held = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<int, List<float[]>> _free = new();
+    // Held buffers in the order they came back, so the oldest go first when the cap is reached: the sizes a
+    // program uses now are the ones worth keeping.
+    private readonly LinkedList<float[]> _order = new();
+    private readonly Dictionary<float[], LinkedListNode<float[]>> _held = new(ReferenceEqualityComparer.Instance);
     private readonly long _capFloats;
     private long _heldFloats;
 
@@ -36,31 +39,35 @@ internal sealed class ScratchPool
         get { lock (_gate) return _heldFloats; }
     }
 
-    /// <summary>A zeroed array of exactly <paramref name="length"/> floats.</summary>
-    public float[] Rent(int length)
+    /// <summary>An array of exactly <paramref name="length"/> floats, zeroed unless <paramref name="clear"/> is false
+    /// (for buffers the caller overwrites in full).</summary>
+    public float[] Rent(int length, bool clear = true)
     {
         if (length >= MinLength)
         {
             float[]? a = null;
             lock (_gate)
             {
-                if (_free.TryGetValue(length, out var stack) && stack.Count > 0)
+                if (_free.TryGetValue(length, out var list) && list.Count > 0)
                 {
-                    a = stack.Pop();
-                    _held.Remove(a);
-                    _heldFloats -= length;
+                    a = list[^1];
+                    list.RemoveAt(list.Count - 1);
+                    Forget(a);
                 }
             }
             if (a != null)
             {
-                Array.Clear(a);
+                if (clear) Array.Clear(a);
                 return a;
             }
         }
         return new float[length];
     }
 
-    /// <summary>Gives buffers back (nulls and duplicates within the call are skipped); none may be used afterwards.</summary>
+    /// <summary>
+    /// Gives buffers back (nulls and duplicates within the call are skipped); none may be used afterwards. When the
+    /// cap is reached the longest-held buffers are left to the GC; a buffer larger than the cap is never held.
+    /// </summary>
     public void Return(params float[]?[] arrays)
     {
         var seen = new HashSet<float[]>(ReferenceEqualityComparer.Instance);
@@ -68,12 +75,29 @@ internal sealed class ScratchPool
         {
             foreach (var a in arrays)
             {
-                if (a == null || a.Length < MinLength || !seen.Add(a) || _heldFloats + a.Length > _capFloats) continue;
-                if (!_held.Add(a)) throw new InvalidOperationException("A scratch buffer was returned twice; two passes would have shared it.");
-                if (!_free.TryGetValue(a.Length, out var stack)) _free[a.Length] = stack = new Stack<float[]>();
-                stack.Push(a);
+                if (a == null || a.Length < MinLength || !seen.Add(a) || a.Length > _capFloats) continue;
+                if (_held.ContainsKey(a)) throw new InvalidOperationException("A scratch buffer was returned twice; two passes would have shared it.");
+                while (_heldFloats + a.Length > _capFloats) EvictOldest();
+                if (!_free.TryGetValue(a.Length, out var list)) _free[a.Length] = list = new List<float[]>();
+                list.Add(a);
+                _held[a] = _order.AddLast(a);
                 _heldFloats += a.Length;
             }
         }
+    }
+
+    private void EvictOldest()
+    {
+        var oldest = _order.First!.Value;
+        // Within one length buffers are listed in the order they came back, so the oldest is first.
+        _free[oldest.Length].RemoveAt(0);
+        Forget(oldest);
+    }
+
+    private void Forget(float[] a)
+    {
+        _order.Remove(_held[a]);
+        _held.Remove(a);
+        _heldFloats -= a.Length;
     }
 }
