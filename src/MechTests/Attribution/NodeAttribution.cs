@@ -1,4 +1,5 @@
 using MechTests.Hooks;
+using MechTests.Models;
 using MechTests.Patching;
 using MechTests.Tensors;
 
@@ -18,7 +19,8 @@ public static class NodeAttribution
     public static AttributionResult AtP(TaskRuns runs, IReadOnlyList<ActivationNode> nodes, Aggregation aggregation = Aggregation.AbsMean)
     {
         var perPair = NewScores(runs.PairCount, nodes.Count);
-        var hooks = HookFilter.Only(nodes.Select(n => n.Hook).Distinct().ToArray());
+        var estimated = nodes.Select(n => EstimateSlice(runs.Model.Config, n)).ToArray();
+        var hooks = HookFilter.Only(estimated.Select(n => n.Hook).Distinct().ToArray());
         int offset = 0;
         foreach (var batch in runs.Batches)
         {
@@ -26,7 +28,7 @@ public static class NodeAttribution
             var grads = pass.Gradients;
             for (int j = 0; j < nodes.Count; j++)
             {
-                var est = Linear(nodes[j], batch, grads);
+                var est = Linear(estimated[j], batch, grads);
                 for (int i = 0; i < est.Length; i++) perPair[offset + i][j] = est[i];
             }
             offset += batch.Pairs.Length;
@@ -44,7 +46,8 @@ public static class NodeAttribution
         var c = runs.Model.Config;
         int layers = c.NLayers;
         var perPair = NewScores(runs.PairCount, nodes.Count);
-        var hookNames = nodes.Select(n => n.Hook).ToHashSet();
+        var estimated = nodes.Select(n => EstimateSlice(c, n)).ToArray();
+        var hookNames = estimated.Select(n => n.Hook).ToHashSet();
         // The QK fix reads ∂L/∂pattern, only where there are query or key nodes.
         if (qkFix) foreach (var n in nodes) if (n.IsQuery || n.IsKey) hookNames.Add(HookNames.Pattern(n.Layer));
         var hooks = HookFilter.Where(hookNames.Contains);
@@ -58,7 +61,7 @@ public static class NodeAttribution
                 for (int j = 0; j < nodes.Count; j++)
                 {
                     var n = nodes[j];
-                    var est = qkFix && (n.IsQuery || n.IsKey) ? QkFix.NodeEstimate(c, n, batch, grads) : Linear(n, batch, grads);
+                    var est = qkFix && (n.IsQuery || n.IsKey) ? QkFix.NodeEstimate(c, n, batch, grads) : Linear(estimated[j], batch, grads);
                     for (int i = 0; i < est.Length; i++)
                         perPair[offset + i][j] += gradDrop ? Math.Abs(est[i]) / Gradients.GradDropDivisor(layers, n.Layer >= 0) : est[i];
                 }
@@ -74,6 +77,16 @@ public static class NodeAttribution
         return new AttributionResult(AttributionMethod.AtPStar, gradDrop ? Aggregation.AbsMean : Aggregation.SignedMean, Level(nodes),
             nodes.Select(n => n.Name).ToList(), perPair, parameters);
     }
+
+    /// <summary>
+    /// The slice a node's first-order estimate reads. A head's output <c>result_h = z_h·W_O[h]</c> enters the residual
+    /// stream only through the sum over heads, so Δresult_h·∂L/∂result_h = Δz_h·∂L/∂z_h (equal up to rounding): the estimate reads
+    /// d_head floats per position instead of d_model, and the backward pass need not write H copies of ∂L/∂attn_out.
+    /// </summary>
+    internal static ActivationNode EstimateSlice(ModelConfig c, ActivationNode n) =>
+        n.Layer >= 0 && n.Unit >= 0 && n.Hook == HookNames.Result(n.Layer)
+            ? n with { Hook = HookNames.Z(n.Layer), UnitSize = c.DHead, Features = c.NHeads * c.DHead }
+            : n;
 
     /// <summary>Per-pair first-order estimate Σ (corr − clean)·grad over the node's slice.</summary>
     internal static double[] Linear(ActivationNode n, PairBatch batch, ActivationCache grads)

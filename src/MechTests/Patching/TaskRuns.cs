@@ -80,6 +80,7 @@ public sealed class TaskRuns : IDisposable
         {
             names.Add(HookNames.ResidPre(l));
             names.Add(HookNames.Result(l));
+            names.Add(HookNames.Z(l)); // attribution estimates head outputs in z-space (Hd floats per head, not D)
             names.Add(HookNames.MlpOut(l));
             names.Add(HookNames.MlpPost(l));
             names.Add(HookNames.Q(l));

@@ -61,6 +61,38 @@ public class AttributionTests
     [InlineData("gpt2")]
     [InlineData("neox")]
     [InlineData("llama")]
+    public void AHeadsEstimateInZSpaceEqualsItsEstimateOnTheHeadsResidualWrite(string family)
+    {
+        // Attribution reads Δz·∂L/∂z for head nodes; patching and the graph use hook_result. They must agree.
+        var (engine, task) = TinyTasks.Create(family);
+        using var runs = TaskRuns.Create(engine, task);
+        var c = engine.Config;
+        var heads = NodeSets.Build(c, NodeGranularity.Component).Where(n => n.Unit >= 0).ToList();
+        Assert.Equal(c.NLayers * c.NHeads, heads.Count);
+        var batch = runs.Batches[0];
+        var both = HookFilter.Where(n => n.EndsWith("attn.hook_result", StringComparison.Ordinal) || n.EndsWith("attn.hook_z", StringComparison.Ordinal));
+        using var pass = Gradients.OfClean(runs, batch, both);
+        double largest = 0;
+        foreach (var n in heads)
+        {
+            var inZ = NodeAttribution.EstimateSlice(c, n);
+            Assert.Equal(HookNames.Z(n.Layer), inZ.Hook);
+            var viaResult = NodeAttribution.Linear(n, batch, pass.Gradients);
+            var viaZ = NodeAttribution.Linear(inZ, batch, pass.Gradients);
+            for (int i = 0; i < viaResult.Length; i++)
+            {
+                largest = Math.Max(largest, Math.Abs(viaResult[i]));
+                Assert.True(Math.Abs(viaResult[i] - viaZ[i]) <= 1e-5 * Math.Max(1, Math.Abs(viaResult[i])),
+                    $"{family} {n.Name} pair {i}: Δresult·g {viaResult[i]} vs Δz·g {viaZ[i]}");
+            }
+        }
+        Assert.True(largest > 1e-3, $"{family}: every head estimate is ~0 ({largest}); the comparison would be vacuous");
+    }
+
+    [Theory]
+    [InlineData("gpt2")]
+    [InlineData("neox")]
+    [InlineData("llama")]
     public void GradDropScoreOfANodeWithOnlyADirectEffectEqualsAbsAtP(string family)
     {
         var (engine, task) = TinyTasks.Create(family);
