@@ -95,8 +95,13 @@ public sealed partial class Transformer : IModelBackend
         int tOut = options.LastPositionLogitsOnly ? 1 : t;
         var logits = _pool.Rent(b * tOut * V, clear: false); // the products below write every element
         if (options.LastPositionLogitsOnly)
-            for (int i = 0; i < b; i++)
-                Gemm.Multiply(lnF.AsSpan((i * t + t - 1) * D, D), D, false, Weights.Unembed, D, true, logits.AsSpan(i * V, V), V, 1, V, D);
+        {
+            // One product over the gathered rows: a product per row would stream the whole unembedding once per prompt.
+            var last = _pool.Rent(b * D, clear: false);
+            for (int i = 0; i < b; i++) Array.Copy(lnF, (i * t + t - 1) * D, last, i * D, D);
+            Gemm.Multiply(last, D, false, Weights.Unembed, D, true, logits, V, b, V, D);
+            _pool.Return(last);
+        }
         else Gemm.Multiply(lnF, D, false, Weights.Unembed, D, true, logits, V, n, V, D);
         if (Weights.UnembedBias != null) Ops.AddBias(logits, b * tOut, V, Weights.UnembedBias);
         hooks.At(HookNames.Logits, -1, logits, b, tOut, V);

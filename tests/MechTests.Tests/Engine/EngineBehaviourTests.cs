@@ -19,6 +19,20 @@ public class EngineBehaviourTests
 
     [Theory]
     [MemberData(nameof(FiniteDifferenceTests.Families), MemberType = typeof(FiniteDifferenceTests))]
+    public void LastPositionLogitsAreTheFullRunsLastRowsBitForBit(string family)
+    {
+        var (engine, tokens, _) = FiniteDifferenceTests.Setup(family);
+        int b = tokens.Length, t = tokens[0].Length, v = engine.Config.VocabSize;
+        Assert.True(b > 1, "several prompts, so rows of different prompts could be mixed up");
+        using var full = engine.Run(tokens, RunOptions.Default);
+        using var last = engine.Run(tokens, new RunOptions { LastPositionLogitsOnly = true });
+        Assert.Equal(new[] { b, 1, v }, last.Logits.Shape);
+        for (int i = 0; i < b; i++)
+            Assert.Equal(full.Logits.Data.AsSpan((i * t + t - 1) * v, v).ToArray(), last.Logits.Data.AsSpan(i * v, v).ToArray());
+    }
+
+    [Theory]
+    [MemberData(nameof(FiniteDifferenceTests.Families), MemberType = typeof(FiniteDifferenceTests))]
     public void CacheHoldsExactlyTheRequestedHooksWithDocumentedShapes(string family)
     {
         var (engine, tokens, _) = FiniteDifferenceTests.Setup(family);
