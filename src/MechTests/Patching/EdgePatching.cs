@@ -49,16 +49,15 @@ public static class EdgePatching
                 if (!deltas.TryGetValue(u.Name, out var dlt)) deltas[u.Name] = dlt = batch.NodeDelta(u, c).Data;
                 return dlt;
             }
-            foreach (var group in edges.Select((e, i) => (e, i)).GroupBy(x => x.e.Child.Name))
+            // Every edge into a layer's inputs resumes from that layer, whichever child and port it reaches.
+            foreach (var group in edges.Select((e, i) => (e, i)).GroupBy(x => InputHook(x.e.Child, c).Layer))
             {
                 var list = group.ToList();
-                var child = list[0].e.Child;
-                var (hook, layer) = InputHook(child, c);
-                bool head = child.Node.Kind == NodeKind.Head;
-                int features = head ? c.NHeads * c.DModel : c.DModel;
-                int lo = head ? child.Node.Head * c.DModel : 0;
-                var values = Patcher.Run(runs.Model, runs.Task.Metric, batch, hook, layer, list, (x, act, offset, length) =>
+                var values = Patcher.Run(runs.Model, runs.Task.Metric, batch, x => InputHook(x.e.Child, c).Hook, group.Key, list, (x, act, offset, length) =>
                 {
+                    bool head = x.e.Child.Node.Kind == NodeKind.Head;
+                    int features = head ? c.NHeads * c.DModel : c.DModel;
+                    int lo = head ? x.e.Child.Node.Head * c.DModel : 0;
                     var dlt = Delta(x.e.Parent);
                     int rows = length / features;
                     for (int row = 0; row < rows; row++)

@@ -21,14 +21,12 @@ public static class NodePatching
         int pairOffset = 0;
         foreach (var batch in runs.Batches)
         {
-            foreach (var group in nodes.Select((n, i) => (n, i)).GroupBy(x => x.n.Hook))
+            // Nodes past the last block (e.g. the final norm) resume at the last block; a layer's nodes share passes.
+            foreach (var group in nodes.Select((n, i) => (n, i)).GroupBy(x => Math.Min(x.n.Layer, runs.Model.Config.NLayers - 1)))
             {
                 var list = group.ToList();
-                // Nodes past the last block (e.g. the final norm) resume at the last block.
-                int layer = Math.Min(list[0].n.Layer, runs.Model.Config.NLayers - 1);
-                var corrupted = batch.Corrupted.Cache[group.Key];
-                var values = Patcher.Run(runs.Model, runs.Task.Metric, batch, group.Key, layer, list, (x, act, offset, length) =>
-                    CopySlice(x.n, corrupted.Data, act, offset, batch.Positions), progress: progress);
+                var values = Patcher.Run(runs.Model, runs.Task.Metric, batch, x => x.n.Hook, group.Key, list, (x, act, offset, length) =>
+                    CopySlice(x.n, batch.Corrupted.Cache[x.n.Hook].Data, act, offset, batch.Positions), progress: progress);
                 for (int j = 0; j < list.Count; j++)
                 for (int i = 0; i < batch.Pairs.Length; i++)
                     perPair[pairOffset + i][list[j].i] = values[j][i] - batch.CleanMetric[i];

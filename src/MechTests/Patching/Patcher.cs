@@ -15,12 +15,14 @@ internal static class Patcher
     public const int TargetTokensPerPass = 480;
 
     /// <summary>
-    /// For each patch, the metric per pair of the batch. Every patch in the list must share <paramref name="hook"/> and
-    /// <paramref name="resumeLayer"/> (−1: from the embeddings). <paramref name="apply"/> changes the replica's rows
-    /// of the hook's activation (rows = pairs × positions × features).
+    /// For each patch, the metric per pair of the batch. Every patch resumes from <paramref name="resumeLayer"/> (−1:
+    /// from the embeddings) and names its own hook point (<paramref name="hookOf"/>): patches at different hooks of a
+    /// layer share passes, so small groups (a child with a few parents, a sample of edges) still fill one. Each
+    /// replica is changed only at its own hook, where <paramref name="apply"/> changes the replica's rows
+    /// (rows = pairs × positions × features).
     /// </summary>
-    public static double[][] Run<T>(IModelBackend model, MetricKind metric, PairBatch batch, string hook, int resumeLayer,
-        IReadOnlyList<T> patches, Action<T, float[], int, int> apply, bool splitInputs = false, IProgress<int>? progress = null)
+    public static double[][] Run<T>(IModelBackend model, MetricKind metric, PairBatch batch, Func<T, string> hookOf, int resumeLayer,
+        IReadOnlyList<T> patches, Action<T, float[], int, int> apply, IProgress<int>? progress = null)
     {
         int k = batch.Pairs.Length, t = batch.Positions, d = model.Config.DModel;
         int perPass = Math.Max(1, TargetTokensPerPass / (k * t));
@@ -46,13 +48,18 @@ internal static class Patcher
                 for (int j = 0; j < r; j++) Array.Copy(resid.Data, 0, rep, j * resid.Length, resid.Length);
                 resume = new ResumePoint(resumeLayer, new Tensor(rep, r * k, t, d));
             }
-            int first = start;
-            var iv = new Intervention(hook, (act, _) =>
+            var options = new RunOptions { ResumeFrom = resume, LastPositionLogitsOnly = true, SplitQkvInput = false };
+            foreach (var siteGroup in Enumerable.Range(start, r).GroupBy(j => hookOf(patches[j]), StringComparer.Ordinal))
             {
-                int rowsPerReplica = act.Length / r; // k·t·features
-                for (int j = 0; j < r; j++) apply(patches[first + j], act.Data, j * rowsPerReplica, rowsPerReplica);
-            });
-            using var pass = model.Run(tokens, new RunOptions { ResumeFrom = resume, Interventions = { iv }, LastPositionLogitsOnly = true, SplitQkvInput = false });
+                var replicas = siteGroup.ToArray();
+                int first = start;
+                options.Interventions.Add(new Intervention(siteGroup.Key, (act, _) =>
+                {
+                    int rowsPerReplica = act.Length / r; // k·t·features
+                    foreach (int j in replicas) apply(patches[j], act.Data, (j - first) * rowsPerReplica, rowsPerReplica);
+                }));
+            }
+            using var pass = model.Run(tokens, options);
             var values = TaskMetric.Values(metric, pass.Logits, pairs, logProbs);
             for (int j = 0; j < r; j++) results[start + j] = values.AsSpan(j * k, k).ToArray();
             progress?.Report(r);
