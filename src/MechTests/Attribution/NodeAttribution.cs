@@ -25,10 +25,10 @@ public static class NodeAttribution
         foreach (var batch in runs.Batches)
         {
             using var pass = Gradients.OfClean(runs, batch, hooks);
-            var grads = pass.Gradients;
+            var all = LinearEach(estimated, batch, pass.Gradients, _ => true);
             for (int j = 0; j < nodes.Count; j++)
             {
-                var est = Linear(estimated[j], batch, grads);
+                var est = all[j]!;
                 for (int i = 0; i < est.Length; i++) perPair[offset + i][j] = est[i];
             }
             offset += batch.Pairs.Length;
@@ -56,12 +56,14 @@ public static class NodeAttribution
         {
             using var single = gradDrop ? null : Gradients.OfClean(runs, batch, hooks);
             var variants = single is null ? Gradients.GradDropVariants(runs, batch, hooks) : new[] { single.Gradients };
+            bool Exact(ActivationNode n) => qkFix && (n.IsQuery || n.IsKey);
             foreach (var grads in variants)
             {
+                var linear = LinearEach(estimated, batch, grads, j => !Exact(nodes[j]));
                 for (int j = 0; j < nodes.Count; j++)
                 {
                     var n = nodes[j];
-                    var est = qkFix && (n.IsQuery || n.IsKey) ? QkFix.NodeEstimate(c, n, batch, grads) : Linear(estimated[j], batch, grads);
+                    var est = Exact(n) ? QkFix.NodeEstimate(c, n, batch, grads) : linear[j]!;
                     for (int i = 0; i < est.Length; i++)
                         perPair[offset + i][j] += gradDrop ? Math.Abs(est[i]) / Gradients.GradDropDivisor(layers, n.Layer >= 0) : est[i];
                 }
@@ -87,6 +89,63 @@ public static class NodeAttribution
         n.Layer >= 0 && n.Unit >= 0 && n.Hook == HookNames.Result(n.Layer)
             ? n with { Hook = HookNames.Z(n.Layer), UnitSize = c.DHead, Features = c.NHeads * c.DHead }
             : n;
+
+    /// <summary>
+    /// <see cref="Linear"/> for every node <paramref name="wanted"/> selects (null for the others). Nodes that are units
+    /// of one hook (neurons, heads) share one sequential sweep over it instead of one strided walk each: 36,864
+    /// neurons would otherwise touch every cache line of their hook once per neuron. Same sums in the same order.
+    /// </summary>
+    internal static double[]?[] LinearEach(IReadOnlyList<ActivationNode> nodes, PairBatch batch, ActivationCache grads, Func<int, bool> wanted)
+    {
+        var result = new double[]?[nodes.Count];
+        var units = Enumerable.Range(0, nodes.Count).Where(wanted).GroupBy(j => nodes[j].Unit < 0 ? (object)j
+            : (nodes[j].Hook, nodes[j].UnitSize, nodes[j].Features, nodes[j].Position));
+        foreach (var group in units)
+        {
+            var members = group.ToArray();
+            var n0 = nodes[members[0]];
+            if (n0.Unit < 0 || members.Length == 1)
+            {
+                foreach (int j in members) result[j] = Linear(nodes[j], batch, grads);
+                continue;
+            }
+            var sums = SweepUnits(n0, batch, grads);
+            int k = batch.Pairs.Length, count = n0.Features / n0.UnitSize;
+            foreach (int j in members)
+            {
+                var est = new double[k];
+                for (int i = 0; i < k; i++) est[i] = sums[i * count + nodes[j].Unit];
+                result[j] = est;
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Σ (corr − clean)·grad per pair and unit of the hook, summed per unit in the order <see cref="Linear"/> uses.</summary>
+    private static double[] SweepUnits(ActivationNode n, PairBatch batch, ActivationCache grads)
+    {
+        var clean = batch.Clean.Cache[n.Hook].Data;
+        var corr = batch.Corrupted.Cache[n.Hook].Data;
+        var g = grads[n.Hook].Data;
+        int k = batch.Pairs.Length, t = batch.Positions, f = n.Features, size = n.UnitSize, count = f / size;
+        var sums = new double[k * count];
+        for (int i = 0; i < k; i++)
+        {
+            var row = sums.AsSpan(i * count, count);
+            for (int p = 0; p < t; p++)
+            {
+                if (n.Position >= 0 && p != n.Position) continue;
+                int o = ((i * t) + p) * f;
+                for (int u = 0, x = o; u < count; u++)
+                {
+                    double s = row[u];
+                    for (int end = x + size; x < end; x++) s += (double)(corr[x] - clean[x]) * g[x];
+                    row[u] = s;
+                }
+            }
+        }
+        return sums;
+    }
 
     /// <summary>Per-pair first-order estimate Σ (corr − clean)·grad over the node's slice.</summary>
     internal static double[] Linear(ActivationNode n, PairBatch batch, ActivationCache grads)

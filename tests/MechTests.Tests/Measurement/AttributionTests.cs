@@ -61,6 +61,36 @@ public class AttributionTests
     [InlineData("gpt2")]
     [InlineData("neox")]
     [InlineData("llama")]
+    public void OneSweepPerHookGivesEachNodesOwnEstimateBitForBit(string family)
+    {
+        var (engine, task) = TinyTasks.Create(family);
+        using var runs = TaskRuns.Create(engine, task);
+        var c = engine.Config;
+        var batch = runs.Batches[0];
+        var nodes = new[] { NodeGranularity.Component, NodeGranularity.QueryKeyValue, NodeGranularity.Neuron }
+            .SelectMany(g => NodeSets.Build(c, g)).Select(n => NodeAttribution.EstimateSlice(c, n))
+            .Concat(NodeSets.Build(c, NodeGranularity.Neuron, positions: batch.Positions).Where((_, i) => i % 7 == 0))
+            .ToList();
+        var hooks = HookFilter.Only(nodes.Select(n => n.Hook).Distinct().ToArray());
+        using var pass = Gradients.OfClean(runs, batch, hooks);
+        var skipped = nodes.Count / 2;
+        var each = NodeAttribution.LinearEach(nodes, batch, pass.Gradients, j => j != skipped);
+        Assert.Null(each[skipped]);
+        int nonzero = 0;
+        for (int j = 0; j < nodes.Count; j++)
+        {
+            if (j == skipped) continue;
+            var own = NodeAttribution.Linear(nodes[j], batch, pass.Gradients);
+            Assert.Equal(own, each[j]!);
+            if (own.Any(x => x != 0)) nonzero++;
+        }
+        Assert.True(nonzero > nodes.Count / 2, $"{family}: only {nonzero} of {nodes.Count} estimates are non-zero");
+    }
+
+    [Theory]
+    [InlineData("gpt2")]
+    [InlineData("neox")]
+    [InlineData("llama")]
     public void AHeadsEstimateInZSpaceEqualsItsEstimateOnTheHeadsResidualWrite(string family)
     {
         // Attribution reads Δz·∂L/∂z for head nodes; patching and the graph use hook_result. They must agree.
