@@ -121,13 +121,24 @@ public static class NodeAttribution
         return result;
     }
 
-    /// <summary>Σ (corr − clean)·grad per pair and unit of the hook, summed per unit in the order <see cref="Linear"/> uses.</summary>
-    private static double[] SweepUnits(ActivationNode n, PairBatch batch, ActivationCache grads)
+    /// <summary>Per-pair first-order estimate Σ (corr − clean)·grad over the node's slice.</summary>
+    internal static double[] Linear(ActivationNode n, PairBatch batch, ActivationCache grads) =>
+        n.Unit < 0 ? Sums(n, batch, grads, n.Features, 0, 1) : Sums(n, batch, grads, n.UnitSize, n.Unit, 1);
+
+    /// <summary><see cref="Linear"/> of every unit of the node's hook, at [pair · units + unit].</summary>
+    private static double[] SweepUnits(ActivationNode n, PairBatch batch, ActivationCache grads) =>
+        Sums(n, batch, grads, n.UnitSize, 0, n.Features / n.UnitSize);
+
+    /// <summary>
+    /// Σ (corr − clean)·grad per pair over units [first, first + count) of <paramref name="size"/> features each, at
+    /// the node's position (or all), summed per unit in position then feature order.
+    /// </summary>
+    private static double[] Sums(ActivationNode n, PairBatch batch, ActivationCache grads, int size, int first, int count)
     {
         var clean = batch.Clean.Cache[n.Hook].Data;
         var corr = batch.Corrupted.Cache[n.Hook].Data;
         var g = grads[n.Hook].Data;
-        int k = batch.Pairs.Length, t = batch.Positions, f = n.Features, size = n.UnitSize, count = f / size;
+        int k = batch.Pairs.Length, t = batch.Positions, f = n.Features;
         var sums = new double[k * count];
         for (int i = 0; i < k; i++)
         {
@@ -135,8 +146,8 @@ public static class NodeAttribution
             for (int p = 0; p < t; p++)
             {
                 if (n.Position >= 0 && p != n.Position) continue;
-                int o = ((i * t) + p) * f;
-                for (int u = 0, x = o; u < count; u++)
+                int x = ((i * t) + p) * f + first * size;
+                for (int u = 0; u < count; u++)
                 {
                     double s = row[u];
                     for (int end = x + size; x < end; x++) s += (double)(corr[x] - clean[x]) * g[x];
@@ -145,29 +156,6 @@ public static class NodeAttribution
             }
         }
         return sums;
-    }
-
-    /// <summary>Per-pair first-order estimate Σ (corr − clean)·grad over the node's slice.</summary>
-    internal static double[] Linear(ActivationNode n, PairBatch batch, ActivationCache grads)
-    {
-        var clean = batch.Clean.Cache[n.Hook].Data;
-        var corr = batch.Corrupted.Cache[n.Hook].Data;
-        var g = grads[n.Hook].Data;
-        int k = batch.Pairs.Length, t = batch.Positions, f = n.Features;
-        int lo = n.Unit < 0 ? 0 : n.Unit * n.UnitSize, len = n.Unit < 0 ? f : n.UnitSize;
-        var result = new double[k];
-        for (int i = 0; i < k; i++)
-        {
-            double s = 0;
-            for (int p = 0; p < t; p++)
-            {
-                if (n.Position >= 0 && p != n.Position) continue;
-                int o = ((i * t) + p) * f + lo;
-                for (int x = 0; x < len; x++) s += (double)(corr[o + x] - clean[o + x]) * g[o + x];
-            }
-            result[i] = s;
-        }
-        return result;
     }
 
     internal static double[][] NewScores(int pairs, int count)

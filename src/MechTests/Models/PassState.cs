@@ -46,8 +46,7 @@ internal sealed class PassHooks
         }
         if (_options.Cache.Matches(name))
         {
-            var copy = _pool.Rent(data.Length, clear: false);
-            Array.Copy(data, copy, data.Length);
+            var copy = _pool.RentCopy(data);
             _cached.Add(copy);
             Cache.Set(name, new Tensor(copy, shape));
         }

@@ -334,12 +334,7 @@ public sealed partial class Transformer : IModelBackend
     }
 
     /// <summary>A pooled copy of <paramref name="x"/>.</summary>
-    private float[] Copy(float[] x)
-    {
-        var y = _pool.Rent(x.Length);
-        Array.Copy(x, y, x.Length);
-        return y;
-    }
+    private float[] Copy(float[] x) => _pool.RentCopy(x);
 
     private void Ungroup(float[] grouped, float[] ungrouped, int n)
     {

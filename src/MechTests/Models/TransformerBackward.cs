@@ -386,8 +386,7 @@ public sealed partial class Transformer
         public void Emit(string name, float[] data, params int[] shape)
         {
             if (!Options.Gradients.Matches(name)) return;
-            var copy = _pool.Rent(data.Length, clear: false);
-            Array.Copy(data, copy, data.Length);
+            var copy = _pool.RentCopy(data);
             _emitted.Add(copy);
             Gradients.Set(name, new Tensor(copy, shape));
         }

@@ -49,10 +49,10 @@ internal static class Patcher
                 resume = new ResumePoint(resumeLayer, new Tensor(rep, r * k, t, d));
             }
             var options = new RunOptions { ResumeFrom = resume, LastPositionLogitsOnly = true, SplitQkvInput = false };
+            int first = start;
             foreach (var siteGroup in Enumerable.Range(start, r).GroupBy(j => hookOf(patches[j]), StringComparer.Ordinal))
             {
                 var replicas = siteGroup.ToArray();
-                int first = start;
                 options.Interventions.Add(new Intervention(siteGroup.Key, (act, _) =>
                 {
                     int rowsPerReplica = act.Length / r; // k·t·features

@@ -64,6 +64,14 @@ internal sealed class ScratchPool
         return new float[length];
     }
 
+    /// <summary>A pooled copy of <paramref name="source"/> (no clearing: the copy writes every element).</summary>
+    public float[] RentCopy(float[] source)
+    {
+        var copy = Rent(source.Length, clear: false);
+        Array.Copy(source, copy, source.Length);
+        return copy;
+    }
+
     /// <summary>
     /// Gives buffers back (nulls and duplicates within the call are skipped); none may be used afterwards. When the
     /// cap is reached the longest-held buffers are left to the GC; a buffer larger than the cap is never held.

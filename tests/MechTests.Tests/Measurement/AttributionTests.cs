@@ -76,13 +76,34 @@ public class AttributionTests
         var skipped = nodes.Count / 2;
         var each = NodeAttribution.LinearEach(nodes, batch, pass.Gradients, j => j != skipped);
         Assert.Null(each[skipped]);
+        // The definition, written out: Σ over the node's positions and slice of (corr − clean)·grad, per pair.
+        double[] Expected(ActivationNode n)
+        {
+            var clean = batch.Clean.Cache[n.Hook];
+            var corr = batch.Corrupted.Cache[n.Hook];
+            var g = pass.Gradients[n.Hook];
+            int lo = n.Unit < 0 ? 0 : n.Unit * n.UnitSize, len = n.Unit < 0 ? n.Features : n.UnitSize;
+            return Enumerable.Range(0, batch.Pairs.Length).Select(i =>
+            {
+                double s = 0;
+                for (int p = 0; p < batch.Positions; p++)
+                    if (n.Position < 0 || p == n.Position)
+                        for (int x = lo; x < lo + len; x++)
+                        {
+                            int o = (i * batch.Positions + p) * n.Features + x;
+                            s += (double)(corr.Data[o] - clean.Data[o]) * g.Data[o];
+                        }
+                return s;
+            }).ToArray();
+        }
         int nonzero = 0;
         for (int j = 0; j < nodes.Count; j++)
         {
             if (j == skipped) continue;
-            var own = NodeAttribution.Linear(nodes[j], batch, pass.Gradients);
-            Assert.Equal(own, each[j]!);
-            if (own.Any(x => x != 0)) nonzero++;
+            var expected = Expected(nodes[j]);
+            Assert.Equal(expected, each[j]!);
+            Assert.Equal(expected, NodeAttribution.Linear(nodes[j], batch, pass.Gradients));
+            if (expected.Any(x => x != 0)) nonzero++;
         }
         Assert.True(nonzero > nodes.Count / 2, $"{family}: only {nonzero} of {nodes.Count} estimates are non-zero");
     }
