@@ -32,7 +32,7 @@ public sealed class CircuitCase : IXunitSerializable
     public CircuitCase() { }
 
     /// <summary>A row for the circuit file at <paramref name="path"/>, named <paramref name="name"/>, checked on <paramref name="model"/>.</summary>
-    /// <param name="path">The circuit file (made absolute).</param>
+    /// <param name="path">The circuit file; a relative path resolves against the test project (<see cref="ProjectPaths"/>), never bin/.</param>
     /// <param name="name">The row's name (e.g. <c>sub/name-copy</c>).</param>
     /// <param name="model">The model path as written (null: <c>MECHTESTS_MODEL</c>, else the embedded stories260K); resolved when used.</param>
     /// <param name="testAssembly">The test assembly whose build facts (project folder, strict, accept) apply, or null for none.</param>
@@ -43,7 +43,9 @@ public sealed class CircuitCase : IXunitSerializable
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        Path = System.IO.Path.GetFullPath(path);
+        // Relative: the source tree (ProjectPaths), never bin/ — the snapshot then sits next to the committed file.
+        Path = System.IO.Path.IsPathRooted(path) ? System.IO.Path.GetFullPath(path)
+            : ProjectPaths.TryResolve(path, testAssembly) ?? ProjectPaths.ResolveForWrite(path, testAssembly);
         Name = name;
         Model = string.IsNullOrWhiteSpace(model) ? null : model;
         TestAssembly = testAssembly?.GetName().Name;

@@ -12,9 +12,10 @@ namespace MechTests.Xunit;
 /// test naming it — never a theory that silently has fewer rows.
 /// </summary>
 /// <remarks>
-/// A relative path is looked up in the test project's folder (<see cref="BuildFacts.ProjectDirectory"/>, from the
-/// MSBuild integration), then in the folders above the test assembly (so <c>circuits</c> in the project is found from
-/// <c>bin/Release/net10.0</c>), then in the current folder. Without a path the build's circuits folder
+/// A relative path is looked up in the source tree, never in bin/ (<see cref="ProjectPaths"/>): the test project's
+/// folder (<see cref="BuildFacts.ProjectDirectory"/> from the MSBuild integration, else the folder holding the
+/// <c>.csproj</c> above the test assembly) and the folders above it up to the repository root, then the current folder
+/// when it is not the build output. Without a path the build's circuits folder
 /// (<c>$(MechTestsCircuitsDirectory)</c>) is used, else <c>circuits</c>. <c>%NAME%</c> is replaced by the environment
 /// variable <c>NAME</c>.
 /// </remarks>
@@ -75,7 +76,7 @@ public sealed class CircuitFilesAttribute : DataAttribute
         var assembly = testMethod.DeclaringType?.Assembly;
         var facts = assembly != null ? BuildFacts.From(assembly) : BuildFacts.None;
         string written = Path ?? facts.CircuitsDirectory ?? "circuits";
-        string target = Locate(ModelLocator.ExpandPath(written), facts.ProjectDirectory, out var looked)
+        string target = Locate(ModelLocator.ExpandPath(written), assembly, out var looked)
             ?? throw new DirectoryNotFoundException($"[CircuitFiles(\"{written}\")] on {testMethod.DeclaringType?.Name}.{testMethod.Name}: no such folder or file; looked at {string.Join(", ", looked)}.");
         return Rows(target, written, testMethod, assembly).Select(c => new object[] { c }).ToList();
     }
@@ -100,20 +101,15 @@ public sealed class CircuitFilesAttribute : DataAttribute
         return rel.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? rel[..^".json".Length] : rel;
     }
 
-    /// <summary>The first existing folder or file for <paramref name="path"/>: rooted as is; else the project folder, the folders above the test assembly, the current folder.</summary>
-    private static string? Locate(string path, string? projectDirectory, out List<string> looked)
+    /// <summary>The first existing folder or file for <paramref name="path"/>: rooted as is; else the source-tree folders of <see cref="ProjectPaths.SearchFolders"/> (never bin/).</summary>
+    private static string? Locate(string path, Assembly? assembly, out List<string> looked)
     {
-        looked = [];
         if (System.IO.Path.IsPathRooted(path))
         {
-            looked.Add(path);
+            looked = [path];
             return Exists(path) ? System.IO.Path.GetFullPath(path) : null;
         }
-        if (!string.IsNullOrEmpty(projectDirectory)) looked.Add(System.IO.Path.GetFullPath(System.IO.Path.Combine(projectDirectory, path)));
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-            looked.Add(System.IO.Path.GetFullPath(System.IO.Path.Combine(dir.FullName, path)));
-        looked.Add(System.IO.Path.GetFullPath(path));
-        looked = looked.Distinct(StringComparer.Ordinal).ToList();
+        looked = ProjectPaths.SearchFolders(assembly).Select(f => System.IO.Path.GetFullPath(System.IO.Path.Combine(f, path))).Distinct(StringComparer.Ordinal).ToList();
         return looked.FirstOrDefault(Exists);
     }
 

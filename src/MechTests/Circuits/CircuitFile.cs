@@ -105,14 +105,21 @@ public sealed class CircuitFile
     /// <summary>The canonical text (LF, sorted keys, one edge per line, 6 significant digits).</summary>
     public string ToJson() => CanonicalJson.Write(ToJsonTree());
 
-    /// <summary>Writes the canonical text atomically (a temp file in the same folder, then a rename).</summary>
-    public void Write(string path) => AtomicFile.WriteAllText(path, ToJson());
+    /// <summary>
+    /// Writes the canonical text atomically (a temp file in the same folder, then a rename). A relative path is
+    /// written in the source tree (<see cref="ProjectPaths.ResolveForWrite"/>), never under bin/.
+    /// </summary>
+    public void Write(string path) => AtomicFile.WriteAllText(ProjectPaths.ResolveForWrite(path), ToJson());
 
-    /// <summary>Reads and validates a circuit file.</summary>
+    /// <summary>
+    /// Reads and validates a circuit file. A relative path resolves against the test project and the folders above
+    /// it (<see cref="ProjectPaths.Resolve"/>), never against bin/; not found, the error names every folder searched.
+    /// </summary>
     public static CircuitFile Read(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"Circuit file not found: {path}", path);
-        return CircuitFileReader.Read(File.ReadAllBytes(path), path);
+        string full = ProjectPaths.Resolve(path, what: "Circuit file");
+        if (!File.Exists(full)) throw new FileNotFoundException($"Circuit file not found: {full} is a folder.", full);
+        return CircuitFileReader.Read(File.ReadAllBytes(full), full);
     }
 
     /// <summary>Parses circuit JSON text; <paramref name="source"/> names it in errors.</summary>

@@ -54,7 +54,8 @@ public sealed class SnapshotVerifier
     /// </summary>
     public SnapshotResult Verify(CircuitFile received, string path)
     {
-        string verifiedPath = Path.GetFullPath(VerifiedPathOf(path));
+        // Always the source tree: a relative path resolves against the project, a copy under bin/ maps back to it.
+        string verifiedPath = ProjectPaths.ResolveForWrite(VerifiedPathOf(path));
         string receivedPath = ReceivedPathOf(verifiedPath);
 
         if (!File.Exists(verifiedPath))

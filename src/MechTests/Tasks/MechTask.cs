@@ -55,10 +55,13 @@ public sealed class MechTask
 
     private string Where => SourcePath ?? Name;
 
-    /// <summary>Loads and resolves a task file; errors name the file, the pair and the field.</summary>
+    /// <summary>
+    /// Loads and resolves a task file; errors name the file, the pair and the field. A relative path resolves against
+    /// the test project and the folders above it (<see cref="ProjectPaths.Resolve"/>), never against bin/.
+    /// </summary>
     public static MechTask Load(string path, ITokenizer? tokenizer, int vocabSize)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"Task file not found: {path}", path);
+        path = ProjectPaths.Resolve(path, what: "Task file");
         var bytes = File.ReadAllBytes(path);
         string sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
         return Parse(Encoding.UTF8.GetString(bytes), tokenizer, vocabSize, path, Path.GetFileNameWithoutExtension(path), sha);
