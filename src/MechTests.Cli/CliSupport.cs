@@ -13,6 +13,18 @@ internal static class CliSupport
 
     public static LoadedModel LoadModel(string? path) => ModelLoader.Load(string.IsNullOrEmpty(path) ? DefaultModelPath : path);
 
+    /// <summary>
+    /// The model a circuit file is checked on (docs/circuit-format.md "Circuits of several models"): <c>--model</c> when
+    /// given, else the file's <c>model.path</c>, else the embedded stories260K.
+    /// </summary>
+    public static string ModelPathFor(string? explicitModel, Circuits.CircuitFile file)
+        => !string.IsNullOrEmpty(explicitModel) ? explicitModel : file.ResolveModelPath() ?? DefaultModelPath;
+
+    /// <summary>An error's text for the command line: a model mismatch gets the advice a CLI user can follow.</summary>
+    public static string Message(Exception e) => e is Circuits.ModelMismatchException m
+        ? m.WithAdvice("Pass the model it was found on with --model PATH (or record it as model.path in the circuit file), or re-run discovery on this one.").Message
+        : e.Message;
+
     /// <summary>Runs a command body; known input errors become one line on stderr and exit code 2.</summary>
     public static int Run(Func<int> body)
     {
@@ -23,7 +35,7 @@ internal static class CliSupport
         catch (Exception e) when (e is InvalidDataException or ArgumentException or FileNotFoundException or DirectoryNotFoundException
                                       or KeyNotFoundException or NotSupportedException or InvalidOperationException or FormatException)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine($"error: {Message(e)}");
             return 2;
         }
     }

@@ -34,7 +34,7 @@ public sealed class CircuitCase : IXunitSerializable
     /// <summary>A row for the circuit file at <paramref name="path"/>, named <paramref name="name"/>, checked on <paramref name="model"/>.</summary>
     /// <param name="path">The circuit file; a relative path resolves against the test project (<see cref="ProjectPaths"/>), never bin/.</param>
     /// <param name="name">The row's name (e.g. <c>sub/name-copy</c>).</param>
-    /// <param name="model">The model path as written (null: <c>MECHTESTS_MODEL</c>, else the embedded stories260K); resolved when used.</param>
+    /// <param name="model">The model path as written, overriding the file's <c>model.path</c> (null: the file's <c>model.path</c>, else <c>MECHTESTS_MODEL</c>, else the embedded stories260K); resolved when used.</param>
     /// <param name="testAssembly">The test assembly whose build facts (project folder, strict, accept) apply, or null for none.</param>
     /// <example><code>
     /// var row = new CircuitCase("circuits/ioi/gpt2.json", "ioi/gpt2", model: "models/gpt2", typeof(MyTests).Assembly);
@@ -88,17 +88,43 @@ public sealed class CircuitCase : IXunitSerializable
     /// </code></example>
     public BuildFacts BuildFacts => FactsOf(TestAssembly);
 
-    /// <summary>Where the model is (see <see cref="ModelLocator.Resolve"/>): the first existing candidate, else the first candidate.</summary>
+    /// <summary>
+    /// Where the model is (docs/circuit-format.md, "Circuits of several models"): the attribute's <see cref="Model"/>
+    /// when set (see <see cref="ModelLocator.Resolve"/>); else the circuit file's <c>model.path</c>, relative to the file;
+    /// else <c>MECHTESTS_MODEL</c>, else the embedded stories260K.
+    /// </summary>
     /// <example><code>
     /// LoadedModel model = ModelCache.Shared.Get(c.ModelPath);
     /// </code></example>
-    public string ModelPath => ModelLocator.Resolve(Model, BuildFacts.ProjectDirectory);
+    public string ModelPath => Model == null && FileModelPath() is { } fromFile ? fromFile : ModelLocator.Resolve(Model, BuildFacts.ProjectDirectory);
 
-    /// <summary>Why the model cannot be used (naming the path), or null when it is there.</summary>
+    /// <summary>Why the model cannot be used (naming the path and how to point at the model from a test), or null when it is there.</summary>
     /// <example><code>
     /// if (c.ModelMissingReason is { } why) output.WriteLine(why);
     /// </code></example>
-    public string? ModelMissingReason => ModelLocator.MissingReason(Model, BuildFacts.ProjectDirectory);
+    public string? ModelMissingReason
+    {
+        get
+        {
+            if (Model != null || FileModelPath() is not { } fromFile) return ModelLocator.MissingReason(Model, BuildFacts.ProjectDirectory);
+            if (ModelLocator.Exists(fromFile)) return null;
+            return $"model not found: {fromFile} (model.path \"{Read().ModelPath}\" in {Path}). Put the model there, correct model.path in the " +
+                   $"circuit file, or set Model = \"…\" on [CircuitFiles]; strict mode ({BuildFacts.StrictVariable}=1 or MechTestsStrict=true) fails instead of skipping.";
+        }
+    }
+
+    // The file's model.path, resolved; null when it names none or cannot be read (the row then fails with the parse error).
+    private string? FileModelPath()
+    {
+        try
+        {
+            return Read().ResolveModelPath(Path);
+        }
+        catch (Exception e) when (e is CircuitFormatException or IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>The snapshot base path: the circuit file without <c>.json</c> (its snapshot is <c>{SnapshotPath}.verified.json</c>, as <c>mechtests verify</c> uses).</summary>
     /// <example><code>

@@ -58,7 +58,8 @@ public static class CircuitVerification
     /// <exception cref="CircuitFormatException">The circuit file is malformed.</exception>
     /// <exception cref="ModelNotFoundException">The model is missing (a <see cref="CircuitTheoryAttribute"/> row is skipped before it gets here).</exception>
     /// <exception cref="SnapshotMismatchException">The re-derived circuit differs from its verified snapshot (the figures are already written).</exception>
-    /// <exception cref="InvalidDataException">The circuit belongs to another model, or its task file changed.</exception>
+    /// <exception cref="ModelMismatchException">The circuit belongs to another model (the message says how to point the test at its model).</exception>
+    /// <exception cref="InvalidDataException">Its task file changed.</exception>
     /// <example><code>
     /// [CircuitTheory, CircuitFiles("circuits")]
     /// public void Holds(CircuitCase circuit) => circuit.Verify(output);
@@ -88,7 +89,15 @@ public static class CircuitVerification
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(output);
         verifier ??= new SnapshotVerifier();
-        var received = CircuitPipeline.Rederive(claim, model);
+        CircuitFile received;
+        try
+        {
+            received = CircuitPipeline.Rederive(claim, model);
+        }
+        catch (ModelMismatchException e)
+        {
+            throw e.WithAdvice(TestModelAdvice);
+        }
         WriteFigures(output, received, claim, name ?? (claim.SourcePath is { } p ? Path.GetFileNameWithoutExtension(p) : null));
         SnapshotResult snapshot;
         try
@@ -103,6 +112,13 @@ public static class CircuitVerification
         output.WriteLine($"snapshot: {snapshot.Status.ToString().ToLowerInvariant()} {snapshot.VerifiedPath}");
         return new CircuitVerificationResult(claim, received, snapshot);
     }
+
+    /// <summary>How a test points a circuit at its model: the advice a model mismatch carries inside a test.</summary>
+    /// <example><code>
+    /// catch (ModelMismatchException e) { throw e.WithAdvice(CircuitVerification.TestModelAdvice); }
+    /// </code></example>
+    public const string TestModelAdvice = "Point the test at the model it was found on: model.path in the circuit file, Model = \"…\" on [CircuitFiles], " +
+        "or MECHTESTS_MODEL (docs/circuit-format.md, \"Circuits of several models\"); or re-run discovery on this model.";
 
     /// <summary>Writes <see cref="FigureLines"/> to <paramref name="output"/>, one line each.</summary>
     /// <example><code>

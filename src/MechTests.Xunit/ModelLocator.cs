@@ -91,36 +91,7 @@ public static class ModelLocator
                $"strict mode ({BuildFacts.StrictVariable}=1 or MechTestsStrict=true) fails instead of skipping.";
     }
 
-    private static string Expand(string spec, Func<string, string?> getVariable)
-    {
-        // %NAME% → the variable's value (like Environment.ExpandEnvironmentVariables, but through getVariable so
-        // tests and callers can supply their own environment); unknown names are left as written.
-        var sb = new System.Text.StringBuilder();
-        int i = 0;
-        while (i < spec.Length)
-        {
-            int start = spec.IndexOf('%', i);
-            int end = start < 0 ? -1 : spec.IndexOf('%', start + 1);
-            if (start < 0 || end < 0)
-            {
-                sb.Append(spec, i, spec.Length - i);
-                break;
-            }
-            sb.Append(spec, i, start - i);
-            string name = spec[(start + 1)..end];
-            if (name.Length > 0 && getVariable(name) is { } value)
-            {
-                sb.Append(value);
-                i = end + 1;
-            }
-            else
-            {
-                sb.Append('%');
-                i = start + 1;
-            }
-        }
-        return sb.ToString();
-    }
+    private static string Expand(string spec, Func<string, string?> getVariable) => ProjectPaths.ExpandVariables(spec, getVariable);
 
     internal static string ExpandPath(string path, Func<string, string?>? getVariable = null) => Expand(path, getVariable ?? Environment.GetEnvironmentVariable);
 }

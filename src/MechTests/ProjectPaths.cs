@@ -144,6 +144,43 @@ public static class ProjectPaths
         return Path.GetFullPath(Path.Combine(project, rel));
     }
 
+    /// <summary>
+    /// <c>%NAME%</c> in <paramref name="path"/> replaced by the environment variable <c>NAME</c> (through
+    /// <paramref name="getVariable"/>, default the process environment); unknown names are left as written.
+    /// </summary>
+    /// <example><code>
+    /// string gpt2 = ProjectPaths.ExpandVariables("%MODELS%/gpt2");   // /cache/models/gpt2 with MODELS=/cache/models
+    /// </code></example>
+    public static string ExpandVariables(string path, Func<string, string?>? getVariable = null)
+    {
+        getVariable ??= Environment.GetEnvironmentVariable;
+        var sb = new System.Text.StringBuilder();
+        int i = 0;
+        while (i < path.Length)
+        {
+            int start = path.IndexOf('%', i);
+            int end = start < 0 ? -1 : path.IndexOf('%', start + 1);
+            if (start < 0 || end < 0)
+            {
+                sb.Append(path, i, path.Length - i);
+                break;
+            }
+            sb.Append(path, i, start - i);
+            string name = path[(start + 1)..end];
+            if (name.Length > 0 && getVariable(name) is { } value)
+            {
+                sb.Append(value);
+                i = end + 1;
+            }
+            else
+            {
+                sb.Append('%');
+                i = start + 1;
+            }
+        }
+        return sb.ToString();
+    }
+
     /// <summary>The "not found" text: the path and every folder searched.</summary>
     /// <example><code>
     /// throw new FileNotFoundException(ProjectPaths.NotFoundMessage("circuits/x.json", ProjectPaths.SearchFolders()));

@@ -72,6 +72,10 @@ internal static class DiscoverCommand
             var mechTask = MechTask.Load(r.GetValue(task)!, loaded.Tokenizer, loaded.Config.VocabSize);
             var reference = r.GetValue(inlineTask) ? TaskReference.Inline(mechTask) : TaskReference.ToFile(mechTask, outFolder);
             var file = CliSupport.WithStages("discover", stages => CircuitPipeline.Discover(loaded, mechTask, reference, spec, plan, stages: stages));
+            // A model other than the embedded one is recorded where it is, relative to the circuit (model.path), so
+            // verify and [CircuitFiles] rows find it without being told.
+            if (r.GetValue(model) is { Length: > 0 } given && Path.GetFullPath(given) != Path.GetFullPath(CliSupport.DefaultModelPath))
+                file = file.WithModelPath(Path.GetRelativePath(outFolder, Path.GetFullPath(given)).Replace('\\', '/'));
             file.Write(outPath);
             Console.WriteLine($"{outPath}: {file.Method} on {(spec.Scores ?? "patching as it goes")}: {file.Circuit.Nodes.Count} nodes, {file.Circuit.Edges.Count} edges; " +
                               $"faithfulness {CliSupport.Figure(file, "faithfulness")} ({file.Metrics["faithfulness"].Conventions["ablation"]}, {MetricNames.Of(mechTask.Metric)})");

@@ -15,7 +15,7 @@ internal static class EvaluateCommand
     public static Command Create()
     {
         var circuit = new Option<string>("--circuit") { Description = "Circuit file (circuits/NAME.json).", Required = true };
-        var model = new Option<string?>("--model") { Description = "Model folder or llama2.c .bin. Default: the embedded stories260K." };
+        var model = new Option<string?>("--model") { Description = "Model folder or llama2.c .bin. Default: the file's model.path, else the embedded stories260K." };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of a table." };
         var delta = new Option<double>("--minimality-delta") { Description = "Minimality threshold δ.", DefaultValueFactory = _ => 0.01 };
         var randomSets = new Option<int>("--completeness-random") { Description = "Random sets K for completeness.", DefaultValueFactory = _ => 16 };
@@ -27,7 +27,7 @@ internal static class EvaluateCommand
         {
             string path = r.GetValue(circuit)!;
             var file = CircuitFile.Read(path);
-            var loaded = CliSupport.LoadModel(r.GetValue(model));
+            var loaded = CliSupport.LoadModel(CliSupport.ModelPathFor(r.GetValue(model), file));
             var plan = new EvaluationPlan
             {
                 Completeness = new CompletenessOptions { RandomSets = r.GetValue(randomSets), GreedySteps = r.GetValue(greedySteps), Seed = r.GetValue(seed) },

@@ -17,7 +17,7 @@ internal static class VerifyCommand
     public static Command Create()
     {
         var paths = new Argument<string[]>("paths") { Description = "Circuit files or folders (default: circuits).", Arity = ArgumentArity.ZeroOrMore };
-        var model = new Option<string?>("--model") { Description = "Model folder or llama2.c .bin. Default: the embedded stories260K." };
+        var model = new Option<string?>("--model") { Description = "Model folder or llama2.c .bin for every file. Default: each file's model.path, else the embedded stories260K." };
         var accept = new Option<bool>("--accept") { Description = "Accept differences: replace NAME.verified.json (refused on CI unless MECHTESTS_ACCEPT_ON_CI=1)." };
         var allowWeights = new Option<bool>("--allow-different-weights") { Description = "Re-derive on a model whose weights differ from the recorded hash (same shape), e.g. a fine-tune." };
         var json = new Option<bool>("--json") { Description = "Print the results as JSON instead of the table." };
@@ -32,7 +32,7 @@ internal static class VerifyCommand
                 AcceptRequested = env.AcceptRequested || r.GetValue(accept),
                 AcceptCommand = $"mechtests verify --accept {string.Join(' ', given)}",
             });
-            LoadedModel? loaded = null;
+            var models = new Dictionary<string, LoadedModel>(StringComparer.Ordinal);
             var rows = new List<Row>();
             foreach (var path in files)
             {
@@ -40,7 +40,8 @@ internal static class VerifyCommand
                 try
                 {
                     var claim = CircuitFile.Read(path);
-                    loaded ??= CliSupport.LoadModel(r.GetValue(model));
+                    string modelPath = Path.GetFullPath(CliSupport.ModelPathFor(r.GetValue(model), claim));
+                    if (!models.TryGetValue(modelPath, out var loaded)) models[modelPath] = loaded = CliSupport.LoadModel(modelPath);
                     var received = CliSupport.WithStages($"verify {name}", s => CircuitPipeline.Rederive(claim, loaded, s, r.GetValue(allowWeights)));
                     var result = verifier.Verify(received, Path.ChangeExtension(path, null));
                     rows.Add(new Row(name, path, result.Status.ToString().ToLowerInvariant(), received,
@@ -50,9 +51,9 @@ internal static class VerifyCommand
                 {
                     rows.Add(new Row(name, path, e.Failure == SnapshotFailure.Missing ? "missing" : "mismatch", CircuitFile.Read(e.ReceivedPath), e.Message));
                 }
-                catch (Exception e) when (e is InvalidDataException or FormatException or FileNotFoundException or ArgumentException or NotSupportedException)
+                catch (Exception e) when (e is InvalidDataException or ModelMismatchException or FormatException or FileNotFoundException or ArgumentException or NotSupportedException)
                 {
-                    rows.Add(new Row(name, path, "error", null, e.Message));
+                    rows.Add(new Row(name, path, "error", null, CliSupport.Message(e)));
                 }
             }
             var orphans = given.Where(Directory.Exists)

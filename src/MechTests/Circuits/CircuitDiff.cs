@@ -34,6 +34,7 @@ public static class CircuitDiff
         Exact("model.vocabSize", ma.VocabSize, mb.VocabSize);
         Exact("model.parallelAttnMlp", ma.ParallelAttnMlp, mb.ParallelAttnMlp);
         Exact("model.weightsSha256", ma.WeightsSha256, mb.WeightsSha256);
+        Exact("model.path", before.ModelPath, after.ModelPath);
         var (ta, tb) = (before.Task, after.Task);
         Exact("task.name", ta.Name, tb.Name);
         Exact("task.metric", ta.Metric, tb.Metric);

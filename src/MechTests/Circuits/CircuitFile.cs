@@ -19,14 +19,24 @@ namespace MechTests.Circuits;
 /// </code></example>
 public sealed class CircuitFile
 {
-    /// <summary>The schema version this library writes and reads.</summary>
-    public const int CurrentSchemaVersion = 1;
+    /// <summary>The newest schema version this library reads (1, and 2 which adds <c>model.path</c>).</summary>
+    public const int CurrentSchemaVersion = 2;
 
-    /// <summary>Schema version (1).</summary>
-    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
+    /// <summary>
+    /// The schema version the file is written with: the lowest that holds it — 2 when it names its model's
+    /// <see cref="ModelPath"/>, else 1 (readable by MechTests versions that know only 1).
+    /// </summary>
+    public int SchemaVersion => ModelPath != null ? 2 : 1;
 
     /// <summary>The model the circuit belongs to.</summary>
     public required ModelIdentity Model { get; init; }
+
+    /// <summary>
+    /// Where the model is (<c>model.path</c>, docs/circuit-format.md "Circuits of several models"): a llama2.c file or
+    /// Hugging Face folder relative to the circuit file's folder ('/' separators), or absolute; <c>%NAME%</c> is an
+    /// environment variable. Null: the embedded stories260K. Not part of the identity.
+    /// </summary>
+    public string? ModelPath { get; init; }
 
     /// <summary>The task it was found on.</summary>
     public required TaskReference Task { get; init; }
@@ -72,20 +82,49 @@ public sealed class CircuitFile
     /// <summary>A copy of this file with other tolerances.</summary>
     public CircuitFile WithTolerances(CircuitTolerances tolerances) => Copy(Model, tolerances);
 
+    /// <summary>
+    /// A copy that names where its model is (<see cref="ModelPath"/>; null: the embedded stories260K). Give it relative
+    /// to the circuit file's folder so the file works in every clone.
+    /// </summary>
+    /// <example><code>
+    /// file.WithModelPath("../../models/gpt2-small").Write("circuits/gpt2-small/ioi.json");
+    /// </code></example>
+    public CircuitFile WithModelPath(string? modelPath) => Copy(Model, Tolerances, string.IsNullOrWhiteSpace(modelPath) ? null : modelPath.Replace('\\', '/'));
+
+    /// <summary>
+    /// The full path of the model this file names: <see cref="ModelPath"/> with <c>%NAME%</c> expanded, relative to the
+    /// folder of <paramref name="circuitFilePath"/> (default: <see cref="SourcePath"/>); null when the file names none
+    /// (the embedded stories260K applies).
+    /// </summary>
+    /// <example><code>
+    /// string? model = CircuitFile.Read("circuits/gpt2-small/ioi.json").ResolveModelPath();   // …/models/gpt2-small
+    /// </code></example>
+    public string? ResolveModelPath(string? circuitFilePath = null, Func<string, string?>? getVariable = null)
+    {
+        if (ModelPath == null) return null;
+        string spec = ProjectPaths.ExpandVariables(ModelPath, getVariable);
+        if (System.IO.Path.IsPathRooted(spec)) return System.IO.Path.GetFullPath(spec);
+        string? from = circuitFilePath ?? SourcePath;
+        string folder = from != null ? System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(from)) ?? "." : Directory.GetCurrentDirectory();
+        return System.IO.Path.GetFullPath(System.IO.Path.Combine(folder, spec));
+    }
+
     /// <summary>A copy of this file that names another model (same shape, e.g. fine-tuned weights).</summary>
     public CircuitFile ForModel(ModelIdentity model) => Copy(model, Tolerances);
 
     /// <summary>The same file, remembered as read from (or standing for) <paramref name="sourcePath"/>; not written to JSON.</summary>
     internal CircuitFile WithSourcePath(string? sourcePath) => new()
     {
-        SchemaVersion = SchemaVersion, Model = Model, Task = Task, Method = Method, Parameters = Parameters, Circuit = Circuit,
+        Model = Model, ModelPath = ModelPath, Task = Task, Method = Method, Parameters = Parameters, Circuit = Circuit,
         Metrics = new SortedDictionary<string, MetricEntry>(Metrics, StringComparer.Ordinal), Tolerances = Tolerances, SourcePath = sourcePath,
     };
 
-    private CircuitFile Copy(ModelIdentity model, CircuitTolerances tolerances) => new()
+    private CircuitFile Copy(ModelIdentity model, CircuitTolerances tolerances) => Copy(model, tolerances, ModelPath);
+
+    private CircuitFile Copy(ModelIdentity model, CircuitTolerances tolerances, string? modelPath) => new()
     {
-        SchemaVersion = SchemaVersion,
         Model = model,
+        ModelPath = modelPath,
         Task = Task,
         Method = Method,
         Parameters = Parameters,
@@ -147,21 +186,23 @@ public sealed class CircuitFile
             if (m.Details != null) entry["details"] = m.Details.DeepClone();
             metrics[name] = entry;
         }
+        var model = new JsonObject
+        {
+            ["architecture"] = Model.Architecture,
+            ["dModel"] = Model.DModel,
+            ["nHeads"] = Model.NHeads,
+            ["nLayers"] = Model.NLayers,
+            ["parallelAttnMlp"] = Model.ParallelAttnMlp,
+            ["vocabSize"] = Model.VocabSize,
+            ["weightsSha256"] = Model.WeightsSha256,
+        };
+        if (ModelPath != null) model["path"] = ModelPath;
         return new JsonObject
         {
             ["circuit"] = new JsonObject { ["edges"] = edges, ["level"] = c.Level == CircuitLevel.Edge ? "edge" : "node", ["nodes"] = nodes },
             ["method"] = new JsonObject { ["name"] = Method, ["parameters"] = Strings(Parameters) },
             ["metrics"] = metrics,
-            ["model"] = new JsonObject
-            {
-                ["architecture"] = Model.Architecture,
-                ["dModel"] = Model.DModel,
-                ["nHeads"] = Model.NHeads,
-                ["nLayers"] = Model.NLayers,
-                ["parallelAttnMlp"] = Model.ParallelAttnMlp,
-                ["vocabSize"] = Model.VocabSize,
-                ["weightsSha256"] = Model.WeightsSha256,
-            },
+            ["model"] = model,
             ["schemaVersion"] = SchemaVersion,
             ["task"] = TaskTree(Task),
             ["tolerances"] = new JsonObject

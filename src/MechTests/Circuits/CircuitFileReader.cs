@@ -16,12 +16,12 @@ internal static class CircuitFileReader
         // The version first: a newer file's new fields should read as "newer schema", not as typos.
         var versionNode = root.Require("schemaVersion");
         int version = versionNode.AsInt();
-        if (version != CircuitFile.CurrentSchemaVersion)
+        if (version is < 1 or > CircuitFile.CurrentSchemaVersion)
             throw versionNode.Error(version > CircuitFile.CurrentSchemaVersion
-                ? $"schema version {version} was written by a newer MechTests; this version reads schema {CircuitFile.CurrentSchemaVersion}. Upgrade MechTests."
-                : $"schema version {version} is not supported; expected {CircuitFile.CurrentSchemaVersion}.", CircuitFormatException.SchemaVersionCode);
+                ? $"schema version {version} was written by a newer MechTests; this version reads schema 1 to {CircuitFile.CurrentSchemaVersion}. Upgrade MechTests."
+                : $"schema version {version} is not supported; expected 1 to {CircuitFile.CurrentSchemaVersion}.", CircuitFormatException.SchemaVersionCode);
         root.OnlyKeys("circuit", "method", "metrics", "model", "schemaVersion", "task", "tolerances");
-        var model = ReadModel(root.Require("model"));
+        var (model, modelPath) = ReadModel(root.Require("model"), version);
         var graph = model.Graph();
         var task = ReadTask(root.Require("task"), model.VocabSize);
         var (method, parameters) = ReadMethod(root.Require("method"));
@@ -30,8 +30,8 @@ internal static class CircuitFileReader
         var tolerances = root.Get("tolerances") is { } t ? ReadTolerances(t) : CircuitTolerances.Default;
         return new CircuitFile
         {
-            SchemaVersion = version,
             Model = model,
+            ModelPath = modelPath,
             Task = task,
             Method = method,
             Parameters = parameters,
@@ -42,17 +42,25 @@ internal static class CircuitFileReader
         };
     }
 
-    private static ModelIdentity ReadModel(JsonTree m)
+    private static (ModelIdentity, string?) ReadModel(JsonTree m, int version)
     {
-        m.AsObject().OnlyKeys("architecture", "dModel", "nHeads", "nLayers", "parallelAttnMlp", "vocabSize", "weightsSha256");
+        // model.path arrived with schema version 2; in a version-1 file it is an unknown field, as an older reader sees it.
+        if (version >= 2) m.AsObject().OnlyKeys("architecture", "dModel", "nHeads", "nLayers", "parallelAttnMlp", "path", "vocabSize", "weightsSha256");
+        else m.AsObject().OnlyKeys("architecture", "dModel", "nHeads", "nLayers", "parallelAttnMlp", "vocabSize", "weightsSha256");
+        string? path = null;
+        if (m.Get("path") is { } p)
+        {
+            path = p.AsString();
+            if (string.IsNullOrWhiteSpace(path)) throw p.Error("expected a model file or folder (relative to the circuit file's folder), found an empty string; leave 'path' out for the embedded stories260K.", InvalidValue);
+        }
         var arch = m.Require("architecture");
         string a = arch.AsString();
         if (a is not ("gpt2" or "gpt_neox" or "llama")) throw arch.Error($"architecture '{a}' is unknown; expected gpt2, gpt_neox or llama.", InvalidValue);
         var sha = m.Require("weightsSha256");
         string s = sha.AsString();
         if (s.Length != 64 || !s.All(Uri.IsHexDigit)) throw sha.Error($"expected 64 hex digits (SHA-256 of the weights), found '{s}'.", InvalidValue);
-        return new ModelIdentity(a, m.Require("nLayers").AsInt(1), m.Require("nHeads").AsInt(1), m.Require("dModel").AsInt(1),
-            m.Require("vocabSize").AsInt(1), m.Require("parallelAttnMlp").AsBool(), s.ToLowerInvariant());
+        return (new ModelIdentity(a, m.Require("nLayers").AsInt(1), m.Require("nHeads").AsInt(1), m.Require("dModel").AsInt(1),
+            m.Require("vocabSize").AsInt(1), m.Require("parallelAttnMlp").AsBool(), s.ToLowerInvariant()), path);
     }
 
     private static TaskReference ReadTask(JsonTree t, int vocab)

@@ -150,7 +150,8 @@ public static class CircuitPipeline
         var spec = DiscoverySpec.FromFile(claim);
         var scores = Scores(runs, spec, stages);
         stages?.Report($"discovery: {spec.Method}");
-        var file = CircuitFile.Create(Discover(runs, spec, scores), identity, claim.Task, spec.ScoreParameters(), claim.Tolerances);
+        // The claim's model.path travels with it, so an accepted snapshot still says where its model is.
+        var file = CircuitFile.Create(Discover(runs, spec, scores), identity, claim.Task, spec.ScoreParameters(), claim.Tolerances).WithModelPath(claim.ModelPath);
         // The result stands for the claim's file: messages and MatchVerifiedSnapshot() find its snapshot from it.
         return Evaluate(runs, file, plan, scores, stages).WithSourcePath(claim.SourcePath);
     }
@@ -163,7 +164,7 @@ public static class CircuitPipeline
         var mismatches = file.Model.Mismatches(model.Config, weightsSha256)
             .Where(m => !(allowDifferentWeights && m.StartsWith("weightsSha256:", StringComparison.Ordinal))).ToList();
         if (mismatches.Count > 0)
-            throw new InvalidDataException($"{where}: this circuit belongs to another model ({string.Join("; ", mismatches)}). Pass the model it was found on (--model), or re-run discovery on this one.");
+            throw new ModelMismatchException(where, mismatches);
         var task = file.Task.Resolve(where, tokenizer, model.Config.VocabSize);
         stages?.Report($"runs: {task.Name} ({task.Pairs.Count} pairs)");
         return TaskRuns.Create(model, task);

@@ -115,8 +115,9 @@ public class CircuitFileTests
 
     [Theory]
     [InlineData("\"nLayers\": 2", "\"nLayers\": \"two\"", "model.nLayers: expected an integer, found the string \"two\".")]
-    [InlineData("\"schemaVersion\": 1", "\"schemaVersion\": 2", "schemaVersion: schema version 2 was written by a newer MechTests; this version reads schema 1. Upgrade MechTests.")]
-    [InlineData("\"schemaVersion\": 1", "\"schemaVersion\": 2, \"provenance\": {}", "schemaVersion: schema version 2 was written by a newer MechTests; this version reads schema 1. Upgrade MechTests.")]
+    [InlineData("\"schemaVersion\": 1", "\"schemaVersion\": 3", "schemaVersion: schema version 3 was written by a newer MechTests; this version reads schema 1 to 2. Upgrade MechTests.")]
+    [InlineData("\"schemaVersion\": 1", "\"schemaVersion\": 3, \"provenance\": {}", "schemaVersion: schema version 3 was written by a newer MechTests; this version reads schema 1 to 2. Upgrade MechTests.")]
+    [InlineData("\"parallelAttnMlp\": false,", "\"parallelAttnMlp\": false, \"path\": \"../models/x\",", "model.path: unknown field 'path'; expected one of: architecture, dModel, nHeads, nLayers, parallelAttnMlp, vocabSize, weightsSha256.")]
     [InlineData("\"nLayers\": 2", "\"nLayers\": 2e400", "model.nLayers: number out of range for a double.")]
     [InlineData("\"level\": \"edge\"", "\"level\": \"neuron\"", "circuit.level: level 'neuron' is unknown; expected edge or node.")]
     [InlineData("\"tolerances\": {", "\"tolerance\": {", "tolerance: unknown field 'tolerance'; expected one of: circuit, method, metrics, model, schemaVersion, task, tolerances.")]
@@ -168,5 +169,24 @@ public class CircuitFileTests
         File.WriteAllText(tmp.File("task.json"), """{"metric": "logit_diff", "pairs": [{"clean_tokens": [1, 4], "corrupted_tokens": [1, 3], "correct_id": 2, "wrong_id": 3}]}""");
         var e = Assert.Throws<InvalidDataException>(() => reference.Resolve(tmp.File("circuits/c.json"), null, 50));
         Assert.Contains("has changed since the circuit was written", e.Message);
+    }
+
+    [Fact]
+    public void AModelPathIsWrittenAsSchemaTwoReadBackAndResolvedAgainstTheCircuitsFolder()
+    {
+        var file = CircuitFile.Parse(Canonical.Value).WithModelPath("..\\models/gpt2-small");
+        string text = file.ToJson();
+        Assert.Contains("  \"schemaVersion\": 2,", text.Split('\n'));
+        Assert.Contains("    \"path\": \"../models/gpt2-small\",", text.Split('\n'));
+        var back = CircuitFile.Parse(text, "/repo/circuits/gpt2/ioi.json");
+        Assert.Equal("../models/gpt2-small", back.ModelPath);
+        Assert.Equal(2, back.SchemaVersion);
+        Assert.Equal(Path.GetFullPath("/repo/circuits/models/gpt2-small"), back.ResolveModelPath());
+        Assert.Equal(Path.GetFullPath("/cache/gpt2"), back.WithModelPath("%MT_MODELS%/gpt2").ResolveModelPath(getVariable: v => v == "MT_MODELS" ? "/cache" : null));
+        Assert.Equal(text, back.ToJson());
+        // Without a path the file stays schema 1, readable by MechTests versions that know only 1.
+        Assert.Null(CircuitFile.Parse(Canonical.Value).ResolveModelPath());
+        Assert.Equal(1, CircuitFile.Parse(back.WithModelPath(null).ToJson()).SchemaVersion);
+        Assert.Single(CircuitDiff.Compare(back, back.WithModelPath(null)).Header, h => h.Field == "model.path");
     }
 }

@@ -59,7 +59,7 @@ public class CircuitPipelineTests
         var scaled = GroundTruthModels.Induction(InductionCorruption.EarlierToken); // fresh arrays, same shape
         scaled.Weights.TokenEmbed[0] += 1e-3f;
         string otherSha = ModelIdentity.HashWeights(scaled.Weights);
-        var e = Assert.Throws<InvalidDataException>(() => CircuitPipeline.Rederive(file, scaled.CreateEngine(), otherSha, null));
+        var e = Assert.Throws<ModelMismatchException>(() => CircuitPipeline.Rederive(file, scaled.CreateEngine(), otherSha, null));
         Assert.Contains("weightsSha256", e.Message);
         var re = CircuitPipeline.Rederive(file, scaled.CreateEngine(), otherSha, null, allowDifferentWeights: true);
         Assert.Equal(otherSha, re.Model.WeightsSha256);
@@ -71,7 +71,7 @@ public class CircuitPipelineTests
     {
         var (file, _) = Discover(Induction, new DiscoverySpec { Method = "greedy", Scores = "edge-patching", N = 3 });
         var cancel = GroundTruthModels.Cancellation();
-        var e = Assert.Throws<InvalidDataException>(() =>
+        var e = Assert.Throws<ModelMismatchException>(() =>
             CircuitPipeline.Rederive(file, cancel.CreateEngine(), ModelIdentity.HashWeights(cancel.Weights), null, allowDifferentWeights: true));
         Assert.Contains("another model", e.Message);
     }
