@@ -83,7 +83,7 @@ public sealed class CircuitFileAssertions : CircuitClaimAssertions<CircuitFile, 
                     new FailureText(claim), new FailureText(path), new FailureText(Path.GetDirectoryName(callerFilePath) ?? "(unknown)")))
             return new(this, (SnapshotResult)null!);
 
-        var verifier = new SnapshotVerifier(settings ?? BuildFacts.From(calling).SnapshotSettings());
+        var verifier = new SnapshotVerifier(settings ?? BuildFacts.From(calling).SnapshotSettings() with { ReportWriter = Reports.SnapshotReportWriter.Instance });
         try
         {
             return new(this, verifier.Verify(Subject!, full!));

@@ -31,6 +31,7 @@ internal static class VerifyCommand
             {
                 AcceptRequested = env.AcceptRequested || r.GetValue(accept),
                 AcceptCommand = $"mechtests verify --accept {string.Join(' ', given)}",
+                ReportWriter = Reports.SnapshotReportWriter.Instance,
             });
             LoadedModel? loaded = null;
             var rows = new List<Row>();

@@ -73,6 +73,7 @@ public sealed class CircuitDiffReport
             _ = state switch { "removed" => nRemoved++, "added" => nAdded++, "changed" => nChanged++, _ => nSame++ };
             string color = state switch { "removed" => "#dc2626", "added" => "#16a34a", "changed" => "#d97706", _ => "#9ca3af" };
             double width = max > 0 ? 0.8 + 5.2 * Math.Max(Abs(sa, e.Name), Abs(sbScores, e.Name)) / max : 1.2;
+            if (state != "same") width = Math.Max(width, 2.5); // what changed must be visible even when its score is small
             string what = state switch
             {
                 "removed" => $"only in {la} (removed): score {S(sa, e.Name)}",
