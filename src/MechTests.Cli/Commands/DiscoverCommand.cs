@@ -71,7 +71,7 @@ internal static class DiscoverCommand
             var loaded = CliSupport.LoadModel(r.GetValue(model));
             var mechTask = MechTask.Load(r.GetValue(task)!, loaded.Tokenizer, loaded.Config.VocabSize);
             var reference = r.GetValue(inlineTask) ? TaskReference.Inline(mechTask) : TaskReference.ToFile(mechTask, outFolder);
-            var file = CliSupport.WithStages("discover", stages => CircuitPipeline.Discover(loaded, mechTask, reference, spec, plan, stages: stages));
+            var file = CliSupport.WithStages("discover", stages => CircuitPipeline.Discover(loaded, mechTask, reference, spec, plan, stages: stages), expectedStages: 6); // scores, discovery, faithfulness, curves, completeness, minimality
             file.Write(outPath);
             Console.WriteLine($"{outPath}: {file.Method} on {(spec.Scores ?? "patching as it goes")}: {file.Circuit.Nodes.Count} nodes, {file.Circuit.Edges.Count} edges; " +
                               $"faithfulness {CliSupport.Figure(file, "faithfulness")} ({file.Metrics["faithfulness"].Conventions["ablation"]}, {MetricNames.Of(mechTask.Metric)})");

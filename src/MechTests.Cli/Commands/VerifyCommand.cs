@@ -42,7 +42,7 @@ internal static class VerifyCommand
                 {
                     var claim = CircuitFile.Read(path);
                     loaded ??= CliSupport.LoadModel(r.GetValue(model));
-                    var received = CliSupport.WithStages($"verify {name}", s => CircuitPipeline.Rederive(claim, loaded, s, r.GetValue(allowWeights)));
+                    var received = CliSupport.WithStages($"verify {name}", s => CircuitPipeline.Rederive(claim, loaded, s, r.GetValue(allowWeights)), expectedStages: 7); // runs, scores, discovery, faithfulness, curves, completeness, minimality
                     var result = verifier.Verify(received, Path.ChangeExtension(path, null));
                     rows.Add(new Row(name, path, result.Status.ToString().ToLowerInvariant(), received,
                         result.Diff is { } d ? $"accepted {d.Count} difference(s):\n{d.Render()}" : null));
