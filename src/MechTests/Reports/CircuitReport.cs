@@ -44,6 +44,33 @@ public sealed class CircuitReport
     /// <summary>Heading; defaults to the circuit file's name.</summary>
     public string? Title { get; init; }
 
+    /// <summary>A message shown at the top, e.g. the assertion that failed (null: none).</summary>
+    public string? Note { get; init; }
+
+    /// <summary>
+    /// For a failed claim about <paramref name="file"/>: writes its report measured on <paramref name="runs"/> (the
+    /// model the claim failed on), headed by <paramref name="failure"/>, to <c>NAME.claim.received.html</c> next to the
+    /// circuit file (git-ignored like every <c>*.received.*</c>; the temp folder for a file not read from disk) and
+    /// returns the full path.
+    /// </summary>
+    /// <example><code>
+    /// string path = CircuitReport.WriteClaimFailure(claim, runs, "Expected circuit file to be faithful, f(C) ≥ 0.9, but f(C) = 0.56 …");
+    /// </code></example>
+    public static string WriteClaimFailure(CircuitFile file, TaskRuns runs, string failure)
+    {
+        string path = file.SourcePath != null
+            ? Path.ChangeExtension(Path.GetFullPath(file.SourcePath), null) + ".claim.received.html"
+            : Path.Combine(Path.GetTempPath(), "mechtests-reports", file.Task.Name + ".claim.received.html");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        new CircuitReport(file)
+        {
+            Attribution = AttributionComparison.Measure(runs),
+            Pairs = PromptPairText.FromTaskFile(file),
+            Note = failure,
+        }.Write(path);
+        return path;
+    }
+
     /// <summary>
     /// A report with measurements on <paramref name="model"/>: the task is resolved from the file, the pairs decoded
     /// with the model's tokenizer, and AtP* compared with activation patching of every component node.
@@ -72,6 +99,7 @@ public sealed class CircuitReport
         string name = Title ?? (f.SourcePath != null ? Path.GetFileName(f.SourcePath) : f.Task.Name);
         var sb = new StringBuilder();
         sb.Append($"<h1>Circuit report: {Html.E(name)}</h1>\n<p class=\"sub\">{Html.E(ReportSections.Facts(f))}</p>\n");
+        if (Note != null) sb.Append($"<pre id=\"note\" style=\"background:#fef2f2;border:1px solid #fecaca;padding:8px;white-space:pre-wrap\">{Html.E(Note)}</pre>\n");
         sb.Append("<h2 id=\"circuit-graph\">Circuit graph</h2>\n");
         sb.Append(GraphSvg.Render(f.Circuit.Graph, Nodes(), Edges(), "circuit graph"));
         sb.Append("<p class=\"legend\"><span><i class=\"sw\" style=\"background:#2563eb\"></i>positive score</span><span><i class=\"sw\" style=\"background:#dc2626\"></i>negative score</span>");
