@@ -63,31 +63,98 @@ internal static class CliSupport
 
     public static IAnsiConsole ErrorConsole { get; } = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
 
-    /// <summary>Runs <paramref name="work"/> with a progress bar of <paramref name="total"/> steps on stderr.</summary>
+    /// <summary>
+    /// Whether progress is written as plain lines rather than live bars: stderr redirected (logs, pipes) or a CI run
+    /// (<c>CI=true</c> or a build-server variable, as snapshot accepting detects it) — live bars would fill CI logs with
+    /// redraws.
+    /// </summary>
+    public static bool PlainProgress => Console.IsErrorRedirected || Circuits.SnapshotSettings.DetectCi(Environment.GetEnvironmentVariable) != null;
+
+    /// <summary>
+    /// Runs <paramref name="work"/> with progress of <paramref name="total"/> steps on stderr: a bar with elapsed time
+    /// and an estimate of the time left on a terminal, one plain line per 10 % otherwise (<see cref="PlainProgress"/>).
+    /// </summary>
     public static T WithProgress<T>(string description, int total, Func<IProgress<int>, T> work)
     {
-        if (Console.IsErrorRedirected || total <= 1)
-            return work(new SyncProgress<int>(_ => { }));
-        T result = default!;
-        ErrorConsole.Progress().AutoClear(true).Start(ctx =>
+        if (total <= 1) return work(new SyncProgress<int>(_ => { }));
+        if (PlainProgress)
         {
-            var task = ctx.AddTask(description, maxValue: total);
+            var line = new PlainProgressLine(description, total);
+            var r = work(new SyncProgress<int>(line.Add));
+            line.Done();
+            return r;
+        }
+        T result = default!;
+        Bars().Start(ctx =>
+        {
+            var task = ctx.AddTask(Markup.Escape(description), maxValue: total);
             result = work(new SyncProgress<int>(v => task.Increment(v)));
         });
         return result;
     }
 
     /// <summary>
-    /// Runs <paramref name="work"/> reporting its stages on stderr: a live status line on a terminal, one line per
-    /// stage when stderr is redirected (logs, CI). Never on stdout.
+    /// Runs <paramref name="work"/> reporting its stages on stderr. With <paramref name="expectedStages"/> a terminal
+    /// gets a bar over the stages with an estimate of the time left (stages differ in length, so the estimate is rough
+    /// until the long ones are done), otherwise a live status line; redirected or on CI, one line per stage with the
+    /// time the previous stages took. Never on stdout.
     /// </summary>
-    public static T WithStages<T>(string title, Func<IProgress<string>, T> work)
+    public static T WithStages<T>(string title, Func<IProgress<string>, T> work, int expectedStages = 0)
     {
-        if (Console.IsErrorRedirected)
-            return work(new SyncProgress<string>(s => Console.Error.WriteLine($"{title}: {s}")));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        if (PlainProgress)
+        {
+            var r = work(new SyncProgress<string>(s => Console.Error.WriteLine($"{title}: {s} ({Seconds(clock.Elapsed)} elapsed)")));
+            Console.Error.WriteLine($"{title}: done in {Seconds(clock.Elapsed)}");
+            return r;
+        }
         T result = default!;
+        if (expectedStages > 0)
+        {
+            Bars().Start(ctx =>
+            {
+                var task = ctx.AddTask(Markup.Escape(title), maxValue: expectedStages);
+                bool first = true;
+                result = work(new SyncProgress<string>(s =>
+                {
+                    if (!first) task.Increment(1);
+                    first = false;
+                    task.Description = Markup.Escape($"{title}: {s}");
+                }));
+                task.Value = expectedStages;
+            });
+            return result;
+        }
         ErrorConsole.Status().Start(title, ctx => result = work(new SyncProgress<string>(s => ctx.Status($"{title}: {Markup.Escape(s)}"))));
         return result;
+    }
+
+    private static Progress Bars() => ErrorConsole.Progress().AutoClear(true).Columns(
+        new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn());
+
+    private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture) + " s";
+
+    /// <summary>Plain progress for logs: one line each time another 10 % is done, with elapsed time and a linear estimate of the rest.</summary>
+    private sealed class PlainProgressLine(string description, int total)
+    {
+        private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+        private readonly object _gate = new();
+        private int _done, _lastTenth;
+
+        public void Add(int steps)
+        {
+            lock (_gate) // patching reports from worker threads
+            {
+                _done += steps;
+                int tenth = (int)Math.Min(10, 10L * _done / total);
+                if (tenth <= _lastTenth || tenth == 10) return;
+                _lastTenth = tenth;
+                double elapsed = _clock.Elapsed.TotalSeconds, left = elapsed * (total - _done) / Math.Max(1, _done);
+                Console.Error.WriteLine($"{description}: {tenth * 10}% ({_done}/{total}), {Seconds(_clock.Elapsed)} elapsed, ~{Seconds(TimeSpan.FromSeconds(left))} left");
+            }
+        }
+
+        public void Done() => Console.Error.WriteLine($"{description}: done, {total} steps in {Seconds(_clock.Elapsed)}");
     }
 
     /// <summary>A metric's value for tables and summaries (4 significant digits, invariant; "-" when absent, "NaN" for NaN).</summary>

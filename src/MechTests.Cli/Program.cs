@@ -21,6 +21,7 @@ public static class Program
             EvaluateCommand.Create(),
             VerifyCommand.Create(),
             DiffCommand.Create(),
+            ReportCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }

@@ -74,7 +74,7 @@ public abstract class CircuitClaimAssertions<TSubject, TAssertions> : ReferenceT
         Execute.Assertion
             .BecauseOf(because, becauseArgs)
             .ForCondition(f.Value >= atLeast)
-            .FailWith("Expected {context:" + Identifier + "} to {0}{reason}, but {1}", new FailureText(claim), new FailureText(CircuitClaimText.Faithfulness(runs, circuit, f)));
+            .FailWith("Expected {context:" + Identifier + "} to {0}{reason}, but {1}", new FailureText(claim), Failure(f.Value >= atLeast, runs, circuit, claim, CircuitClaimText.Faithfulness(runs, circuit, f)));
         return new((TAssertions)this, f);
     }
 
@@ -132,7 +132,7 @@ public abstract class CircuitClaimAssertions<TSubject, TAssertions> : ReferenceT
         Execute.Assertion
             .BecauseOf(because, becauseArgs)
             .ForCondition(c.WorstNormalized <= maxIncompleteness)
-            .FailWith("Expected {context:" + Identifier + "} to {0}{reason}, but {1}", new FailureText(claim), new FailureText(CircuitClaimText.Completeness(runs, c)));
+            .FailWith("Expected {context:" + Identifier + "} to {0}{reason}, but {1}", new FailureText(claim), Failure(c.WorstNormalized <= maxIncompleteness, runs, circuit, claim, CircuitClaimText.Completeness(runs, c)));
         return new((TAssertions)this, c);
     }
 
@@ -190,7 +190,7 @@ public abstract class CircuitClaimAssertions<TSubject, TAssertions> : ReferenceT
         Execute.Assertion
             .BecauseOf(because, becauseArgs)
             .ForCondition(m.IsMinimal)
-            .FailWith("Expected {context:" + Identifier + "} to {0}{reason}, but {1}", new FailureText(claim), new FailureText(CircuitClaimText.Minimality(m)));
+            .FailWith("Expected {context:" + Identifier + "} to {0}{reason}, but {1}", new FailureText(claim), Failure(m.IsMinimal, runs, circuit, claim, CircuitClaimText.Minimality(m)));
         return new((TAssertions)this, m);
     }
 
@@ -223,6 +223,32 @@ public abstract class CircuitClaimAssertions<TSubject, TAssertions> : ReferenceT
             : new((TAssertions)this, (MinimalityResult)null!);
 
     /// <summary>Fails (and returns false) when there is no circuit or it is over another graph than the model's.</summary>
+    /// <summary>
+    /// Called only when a claim fails: writes a picture of the failure (e.g. an HTML report) and returns its path, which
+    /// the failure message then names; null (the default) writes nothing.
+    /// </summary>
+    /// <param name="runs">The runs the claim was checked on.</param>
+    /// <param name="circuit">The circuit the claim is about.</param>
+    /// <param name="failure">The failure, as one sentence (claim and measured values).</param>
+    /// <example><code>
+    /// protected override string? WriteFailureReport(TaskRuns runs, Circuit circuit, string failure)
+    ///     => CircuitReport.WriteClaimFailure(Subject!, runs, failure);
+    /// </code></example>
+    protected virtual string? WriteFailureReport(TaskRuns runs, Circuit circuit, string failure) => null;
+
+    private FailureText Failure(bool holds, TaskRuns runs, Circuit circuit, string claim, string text)
+    {
+        if (holds) return new FailureText(text); // passing claims never write a report
+        try
+        {
+            return WriteFailureReport(runs, circuit, $"Expected {Identifier} to {claim}, but {text}") is { } path ? new FailureText($"{text}\nReport: {path}") : new FailureText(text);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new FailureText($"{text}\n(report not written: {e.Message})"); // the report is a convenience; the failure stands
+        }
+    }
+
     private bool Usable(TaskRuns runs, string claim, string because, object[] becauseArgs, out Circuit circuit)
     {
         var found = CircuitOf(Subject);

@@ -33,6 +33,13 @@ public sealed class CircuitFileAssertions : CircuitClaimAssertions<CircuitFile, 
     /// <inheritdoc />
     protected override Circuit? CircuitOf(CircuitFile? subject) => subject?.Circuit;
 
+    /// <summary>Writes <c>NAME.claim.received.html</c> next to the circuit file: its report measured on the failing model, headed by the failure.</summary>
+    /// <example><code>
+    /// claim.Should().BeFaithful(tuned, m.Tokenizer, atLeast: 0.9);   // on failure: "Report: …/name-copy.claim.received.html"
+    /// </code></example>
+    protected override string? WriteFailureReport(Patching.TaskRuns runs, Circuit circuit, string failure)
+        => Subject is null ? null : Reports.CircuitReport.WriteClaimFailure(Subject, runs, failure);
+
     /// <inheritdoc />
     protected override IReadOnlyList<string> ModelMismatches(LoadedModel model)
         => Subject is null ? [] : Subject.Model.Mismatches(model.Config, model.WeightsSha256);
@@ -83,7 +90,7 @@ public sealed class CircuitFileAssertions : CircuitClaimAssertions<CircuitFile, 
                     new FailureText(claim), new FailureText(path), new FailureText(Path.GetDirectoryName(callerFilePath) ?? "(unknown)")))
             return new(this, (SnapshotResult)null!);
 
-        var verifier = new SnapshotVerifier(settings ?? BuildFacts.From(calling).SnapshotSettings());
+        var verifier = new SnapshotVerifier(settings ?? BuildFacts.From(calling).SnapshotSettings() with { ReportWriter = Reports.SnapshotReportWriter.Instance });
         try
         {
             return new(this, verifier.Verify(Subject!, full!));

@@ -1,5 +1,6 @@
 using System.Globalization;
 using MechTests.Circuits;
+using MechTests.Reports;
 using MechTests.Models;
 using Xunit.Abstractions;
 
@@ -70,7 +71,7 @@ public static class CircuitVerification
         ArgumentNullException.ThrowIfNull(output);
         var claim = circuit.Read();
         var model = circuit.LoadModel(cache);
-        verifier ??= new SnapshotVerifier(circuit.BuildFacts.SnapshotSettings());
+        verifier ??= new SnapshotVerifier(circuit.BuildFacts.SnapshotSettings() with { ReportWriter = SnapshotReportWriter.Instance });
         return Verify(claim, model, circuit.SnapshotPath, output, verifier, circuit.Name);
     }
 
@@ -88,7 +89,7 @@ public static class CircuitVerification
         ArgumentNullException.ThrowIfNull(claim);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(output);
-        verifier ??= new SnapshotVerifier();
+        verifier ??= new SnapshotVerifier(SnapshotSettings.FromEnvironment() with { ReportWriter = SnapshotReportWriter.Instance });
         CircuitFile received;
         try
         {
@@ -107,6 +108,9 @@ public static class CircuitVerification
         catch (SnapshotMismatchException e)
         {
             output.WriteLine($"snapshot: {e.Failure.ToString().ToLowerInvariant()} {e.VerifiedPath} (received: {e.ReceivedPath})");
+            // xUnit 2 has no test attachments (v3's TestContext.AddAttachment is what reaches TRX <ResultFiles>); the path
+            // is in the failure message and here, in the test's output, which TRX keeps too.
+            if (e.ReportPath != null) output.WriteLine($"report: {e.ReportPath}");
             throw;
         }
         output.WriteLine($"snapshot: {snapshot.Status.ToString().ToLowerInvariant()} {snapshot.VerifiedPath}");

@@ -71,7 +71,7 @@ internal static class DiscoverCommand
             var loaded = CliSupport.LoadModel(r.GetValue(model));
             var mechTask = MechTask.Load(r.GetValue(task)!, loaded.Tokenizer, loaded.Config.VocabSize);
             var reference = r.GetValue(inlineTask) ? TaskReference.Inline(mechTask) : TaskReference.ToFile(mechTask, outFolder);
-            var file = CliSupport.WithStages("discover", stages => CircuitPipeline.Discover(loaded, mechTask, reference, spec, plan, stages: stages));
+            var file = CliSupport.WithStages("discover", stages => CircuitPipeline.Discover(loaded, mechTask, reference, spec, plan, stages: stages), expectedStages: 6); // scores, discovery, faithfulness, curves, completeness, minimality
             // A model other than the embedded one is recorded where it is, relative to the circuit (model.path), so
             // verify and [CircuitFiles] rows find it without being told.
             if (r.GetValue(model) is { Length: > 0 } given && Path.GetFullPath(given) != Path.GetFullPath(CliSupport.DefaultModelPath))

@@ -31,6 +31,7 @@ internal static class VerifyCommand
             {
                 AcceptRequested = env.AcceptRequested || r.GetValue(accept),
                 AcceptCommand = $"mechtests verify --accept {string.Join(' ', given)}",
+                ReportWriter = Reports.SnapshotReportWriter.Instance,
             });
             var models = new Dictionary<string, LoadedModel>(StringComparer.Ordinal);
             var rows = new List<Row>();
@@ -42,7 +43,7 @@ internal static class VerifyCommand
                     var claim = CircuitFile.Read(path);
                     string modelPath = Path.GetFullPath(CliSupport.ModelPathFor(r.GetValue(model), claim));
                     if (!models.TryGetValue(modelPath, out var loaded)) models[modelPath] = loaded = CliSupport.LoadModel(modelPath);
-                    var received = CliSupport.WithStages($"verify {name}", s => CircuitPipeline.Rederive(claim, loaded, s, r.GetValue(allowWeights)));
+                    var received = CliSupport.WithStages($"verify {name}", s => CircuitPipeline.Rederive(claim, loaded, s, r.GetValue(allowWeights)), expectedStages: 7); // runs, scores, discovery, faithfulness, curves, completeness, minimality
                     var result = verifier.Verify(received, Path.ChangeExtension(path, null));
                     rows.Add(new Row(name, path, result.Status.ToString().ToLowerInvariant(), received,
                         result.Diff is { } d ? $"accepted {d.Count} difference(s):\n{d.Render()}" : null));

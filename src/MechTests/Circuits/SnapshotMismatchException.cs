@@ -41,6 +41,9 @@ public sealed class SnapshotMismatchException : Exception, IAssertionException
     /// <summary>Full path of the received file that was written.</summary>
     public string ReceivedPath { get; }
 
+    /// <summary>The HTML report written next to the received file (<see cref="SnapshotSettings.ReportWriter"/>), or null.</summary>
+    public string? ReportPath { get; init; }
+
     /// <summary>The structured differences (null when the verified file is missing or unreadable).</summary>
     public CircuitDiffResult? Diff { get; }
 }

@@ -50,6 +50,9 @@ public sealed record SnapshotSettings
     /// <summary>Optional diff tool for local runs (never launched on CI).</summary>
     public IDiffLauncher? DiffLauncher { get; init; }
 
+    /// <summary>Writes an HTML report next to the received file when verification fails (null: none). Never called on success.</summary>
+    public ISnapshotReportWriter? ReportWriter { get; init; }
+
     /// <summary>Whether this run is on CI.</summary>
     public bool OnCi => CiSignal != null;
 

@@ -62,7 +62,7 @@ public sealed class SnapshotVerifier
         {
             string fresh = received.ToJson();
             if (Settings.Accepting) return Accept(SnapshotStatus.Created, verifiedPath, receivedPath, fresh, null);
-            throw Fail(SnapshotFailure.Missing, verifiedPath, receivedPath, fresh, null,
+            throw Fail(SnapshotFailure.Missing, verifiedPath, receivedPath, fresh, null, null,
                 $"No verified snapshot yet: {Path.GetFileName(verifiedPath)} does not exist. Review the received file, then accept it.");
         }
 
@@ -75,7 +75,7 @@ public sealed class SnapshotVerifier
         {
             string fresh = received.ToJson();
             if (Settings.Accepting) return Accept(SnapshotStatus.Updated, verifiedPath, receivedPath, fresh, null);
-            throw Fail(SnapshotFailure.Unreadable, verifiedPath, receivedPath, fresh, null, $"The verified snapshot cannot be read: {e.Message}");
+            throw Fail(SnapshotFailure.Unreadable, verifiedPath, receivedPath, fresh, null, null, $"The verified snapshot cannot be read: {e.Message}");
         }
 
         // The committed file's tolerances are authoritative (they may be hand-tuned there), so the received file
@@ -87,10 +87,11 @@ public sealed class SnapshotVerifier
         if (diff.AreEquivalent)
         {
             DeleteIfExists(receivedPath);
+            DeleteIfExists(Path.ChangeExtension(receivedPath, ".html")); // a failure's report goes with its received file
             return new SnapshotResult(SnapshotStatus.Matched, verifiedPath, null);
         }
         if (Settings.Accepting) return Accept(SnapshotStatus.Updated, verifiedPath, receivedPath, text, diff);
-        throw Fail(SnapshotFailure.Mismatch, verifiedPath, receivedPath, text, diff,
+        throw Fail(SnapshotFailure.Mismatch, verifiedPath, receivedPath, text, diff, verified,
             $"Circuit snapshot mismatch for '{Path.GetFileName(verifiedPath)[..^VerifiedSuffix.Length]}': {diff.Render()}");
     }
 
@@ -142,12 +143,21 @@ public sealed class SnapshotVerifier
     {
         AtomicFile.WriteAllText(verifiedPath, text);
         DeleteIfExists(receivedPath);
+        DeleteIfExists(Path.ChangeExtension(receivedPath, ".html"));
         return new SnapshotResult(status, verifiedPath, diff);
     }
 
-    private SnapshotMismatchException Fail(SnapshotFailure failure, string verifiedPath, string receivedPath, string text, CircuitDiffResult? diff, string what)
+    private SnapshotMismatchException Fail(SnapshotFailure failure, string verifiedPath, string receivedPath, string text, CircuitDiffResult? diff,
+        CircuitFile? verified, string what)
     {
         AtomicFile.WriteAllText(receivedPath, text);
+        string? report = null;
+        if (Settings.ReportWriter != null)
+        {
+            // The report is a convenience next to the real failure: if it cannot be written, say so and fail as before.
+            try { report = Settings.ReportWriter.Write(verified, CircuitFile.Parse(text, receivedPath), diff, receivedPath); }
+            catch (Exception e) when (e is not OutOfMemoryException) { what += $"\n(report not written: {e.Message})"; }
+        }
         if (!Settings.OnCi && Settings.DiffLauncher != null)
         {
             // A local convenience only: a diff tool that fails to start must not hide the real failure.
@@ -158,10 +168,11 @@ public sealed class SnapshotVerifier
         msg.Append(what.TrimEnd('\n')).Append('\n');
         msg.Append("Verified: ").Append(verifiedPath).Append(File.Exists(verifiedPath) ? "" : " (missing)").Append('\n');
         msg.Append("Received: ").Append(receivedPath).Append('\n');
+        if (report != null) msg.Append("Report: ").Append(report).Append('\n');
         if (Settings.AcceptRequested && Settings.OnCi && !Settings.AcceptOnCiForced)
             msg.Append($"Not accepted: {SnapshotSettings.AcceptVariable} is set but this is a CI run (detected via {Settings.CiSignal}); snapshots are accepted locally and committed. Set {SnapshotSettings.AcceptOnCiVariable}=1 to force.\n");
         msg.Append("To accept the received file, run: ").Append(Settings.AcceptCommand);
-        return new SnapshotMismatchException(failure, verifiedPath, receivedPath, diff, msg.ToString());
+        return new SnapshotMismatchException(failure, verifiedPath, receivedPath, diff, msg.ToString()) { ReportPath = report };
     }
 
     private static void DeleteIfExists(string path)
