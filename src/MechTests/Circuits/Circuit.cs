@@ -28,11 +28,13 @@ public enum CircuitLevel
 public sealed class Circuit
 {
     private readonly bool[] _nodes; // by GraphNode.ForwardIndex (logits is last)
-    private readonly bool[] _edges; // by GraphEdge.Index
+    // Member edge indexes (GraphEdge.Index): a set, not a mask over the whole graph, so a circuit costs in proportion to
+    // its size even when the graph has hundreds of millions of edges.
+    private readonly HashSet<int> _edges;
     private readonly Dictionary<string, double> _scores;
     private readonly Dictionary<string, double> _nodeScores;
 
-    private Circuit(ComputeGraph graph, CircuitLevel level, bool[] nodes, bool[] edges,
+    private Circuit(ComputeGraph graph, CircuitLevel level, bool[] nodes, HashSet<int> edges,
         Dictionary<string, double> scores, Dictionary<string, double> nodeScores)
     {
         Graph = graph;
@@ -42,8 +44,8 @@ public sealed class Circuit
         _nodes[graph.Nodes.Count - 1] = true; // logits is always present
         _scores = scores;
         _nodeScores = nodeScores;
-        Nodes = graph.Nodes.Where(n => _nodes[n.ForwardIndex]).ToList();
-        Edges = graph.Edges.Where(e => _edges[e.Index]).ToList();
+        Nodes = Enumerable.Range(0, nodes.Length).Where(i => nodes[i]).Select(i => graph.Nodes[i]).ToList();
+        Edges = _edges.Order().Select(i => graph.Edges[i]).ToList();
     }
 
     /// <summary>The graph the names refer to.</summary>
@@ -73,10 +75,10 @@ public sealed class Circuit
         : Nodes.Where(IsRemovableNode).Select(n => n.Name).ToList();
 
     /// <summary>Whether the edge is a member.</summary>
-    public bool Contains(GraphEdge edge) => _edges[edge.Index];
+    public bool Contains(GraphEdge edge) => _edges.Contains(edge.Index);
 
     /// <summary>Whether the edge with this name is a member (false for names not in the graph).</summary>
-    public bool Contains(string edgeName) => Graph.TryEdge(edgeName, out var e) && _edges[e.Index];
+    public bool Contains(string edgeName) => Graph.TryEdge(edgeName, out var e) && _edges.Contains(e.Index);
 
     /// <summary>Whether the node is a member.</summary>
     public bool ContainsNode(GraphNode node) => _nodes[node.ForwardIndex];
@@ -86,7 +88,7 @@ public sealed class Circuit
 
     /// <summary>The empty circuit: no edges, only <c>logits</c>. Its faithfulness is 0.</summary>
     public static Circuit Empty(ComputeGraph graph, CircuitLevel level = CircuitLevel.Edge)
-        => new(graph, level, new bool[graph.Nodes.Count], new bool[graph.Edges.Count], new(StringComparer.Ordinal), new(StringComparer.Ordinal));
+        => new(graph, level, new bool[graph.Nodes.Count], [], new(StringComparer.Ordinal), new(StringComparer.Ordinal));
 
     /// <summary>The whole graph. Its faithfulness is 1.</summary>
     public static Circuit Full(ComputeGraph graph, IReadOnlyDictionary<string, double>? scores = null)
@@ -98,11 +100,11 @@ public sealed class Circuit
     /// </summary>
     public static Circuit FromEdges(ComputeGraph graph, IEnumerable<GraphEdge> edges, IReadOnlyDictionary<string, double>? scores = null)
     {
-        var e = new bool[graph.Edges.Count];
+        var e = new HashSet<int>();
         var n = new bool[graph.Nodes.Count];
         foreach (var edge in edges)
         {
-            e[edge.Index] = true;
+            e.Add(edge.Index);
             n[edge.Parent.ForwardIndex] = true;
             n[edge.Child.Node.ForwardIndex] = true;
         }
@@ -123,8 +125,12 @@ public sealed class Circuit
         n[0] = true; // input
         foreach (var name in nodeNames) n[graph.Node(name).ForwardIndex] = true;
         n[graph.Nodes.Count - 1] = true;
-        var e = new bool[graph.Edges.Count];
-        foreach (var edge in graph.Edges) e[edge.Index] = n[edge.Parent.ForwardIndex] && n[edge.Child.Node.ForwardIndex];
+        var e = new HashSet<int>();
+        var members = Enumerable.Range(0, n.Length).Where(i => n[i]).Select(i => graph.Nodes[i]).ToList();
+        foreach (var child in members)
+            foreach (var input in graph.InputsOf(child))
+                foreach (var parent in members)
+                    if (graph.TryEdge(parent, input, out var edge)) e.Add(edge.Index);
         var ns = new Dictionary<string, double>(StringComparer.Ordinal);
         if (nodeScores != null)
             foreach (var node in graph.Nodes)
@@ -141,8 +147,8 @@ public sealed class Circuit
     {
         var n = new bool[graph.Nodes.Count];
         foreach (var name in nodeNames) n[graph.Node(name).ForwardIndex] = true;
-        var e = new bool[graph.Edges.Count];
-        foreach (var name in edgeNames) e[graph.Edge(name).Index] = true;
+        var e = new HashSet<int>();
+        foreach (var name in edgeNames) e.Add(graph.Edge(name).Index);
         var ns = new Dictionary<string, double>(StringComparer.Ordinal);
         if (nodeScores != null)
             foreach (var (k, v) in nodeScores)
@@ -158,28 +164,27 @@ public sealed class Circuit
     public Circuit Prune()
     {
         var n = (bool[])_nodes.Clone();
-        var e = (bool[])_edges.Clone();
+        var e = new HashSet<int>(_edges);
         int logits = Graph.Nodes.Count - 1;
         bool changed = true;
         while (changed)
         {
             changed = false;
-            foreach (var edge in Graph.Edges)
-                if (e[edge.Index] && !(n[edge.Parent.ForwardIndex] && n[edge.Child.Node.ForwardIndex]))
+            foreach (var edge in MembersOf(e))
+                if (!(n[edge.Parent.ForwardIndex] && n[edge.Child.Node.ForwardIndex]))
                 {
-                    e[edge.Index] = false;
+                    e.Remove(edge.Index);
                     changed = true;
                 }
             var hasIn = new bool[n.Length];
             var hasOut = new bool[n.Length];
             hasIn[0] = true;
             hasOut[logits] = true;
-            foreach (var edge in Graph.Edges)
-                if (e[edge.Index])
-                {
-                    hasOut[edge.Parent.ForwardIndex] = true;
-                    hasIn[edge.Child.Node.ForwardIndex] = true;
-                }
+            foreach (var edge in MembersOf(e))
+            {
+                hasOut[edge.Parent.ForwardIndex] = true;
+                hasIn[edge.Child.Node.ForwardIndex] = true;
+            }
             for (int i = 0; i < n.Length; i++)
                 if (n[i] && i != logits && !(hasIn[i] && hasOut[i]))
                 {
@@ -187,15 +192,15 @@ public sealed class Circuit
                     changed = true;
                 }
         }
-        return new Circuit(Graph, Level, n, e, Keep(_scores, name => e[Graph.Edge(name).Index]), Keep(_nodeScores, name => n[Graph.Node(name).ForwardIndex]));
+        return new Circuit(Graph, Level, n, e, Keep(_scores, name => e.Contains(Graph.Edge(name).Index)), Keep(_nodeScores, name => n[Graph.Node(name).ForwardIndex]));
     }
 
     /// <summary>This circuit without these edges (nodes stay; no pruning, so the removal is exactly these edges).</summary>
     public Circuit WithoutEdges(IEnumerable<string> edgeNames)
     {
-        var e = (bool[])_edges.Clone();
-        foreach (var name in edgeNames) e[Graph.Edge(name).Index] = false;
-        return new Circuit(Graph, Level, (bool[])_nodes.Clone(), e, Keep(_scores, name => e[Graph.Edge(name).Index]), new(_nodeScores, StringComparer.Ordinal));
+        var e = new HashSet<int>(_edges);
+        foreach (var name in edgeNames) e.Remove(Graph.Edge(name).Index);
+        return new Circuit(Graph, Level, (bool[])_nodes.Clone(), e, Keep(_scores, name => e.Contains(Graph.Edge(name).Index)), new(_nodeScores, StringComparer.Ordinal));
     }
 
     /// <summary>This circuit without these nodes and every edge that touches them (no pruning). <c>logits</c> cannot be removed.</summary>
@@ -208,10 +213,10 @@ public sealed class Circuit
             if (node.Kind == NodeKind.Logits) throw new ArgumentException("'logits' is part of every circuit and cannot be removed.");
             n[node.ForwardIndex] = false;
         }
-        var e = (bool[])_edges.Clone();
-        foreach (var edge in Graph.Edges)
-            if (e[edge.Index] && !(n[edge.Parent.ForwardIndex] && n[edge.Child.Node.ForwardIndex])) e[edge.Index] = false;
-        return new Circuit(Graph, Level, n, e, Keep(_scores, name => e[Graph.Edge(name).Index]), Keep(_nodeScores, name => n[Graph.Node(name).ForwardIndex]));
+        var e = new HashSet<int>(_edges);
+        foreach (var edge in MembersOf(e))
+            if (!(n[edge.Parent.ForwardIndex] && n[edge.Child.Node.ForwardIndex])) e.Remove(edge.Index);
+        return new Circuit(Graph, Level, n, e, Keep(_scores, name => e.Contains(Graph.Edge(name).Index)), Keep(_nodeScores, name => n[Graph.Node(name).ForwardIndex]));
     }
 
     /// <summary>Removes components as <see cref="Components"/> names them: edges for an edge-level circuit, nodes for a node-level one.</summary>
@@ -221,21 +226,27 @@ public sealed class Circuit
     /// <summary>Whether both circuits have the same graph shape, level, nodes and edges (scores are not compared).</summary>
     public bool SameMembersAs(Circuit other)
         => other.Graph.Layers == Graph.Layers && other.Graph.Heads == Graph.Heads && other.Graph.ParallelAttnMlp == Graph.ParallelAttnMlp
-           && other.Level == Level && other._nodes.AsSpan().SequenceEqual(_nodes) && other._edges.AsSpan().SequenceEqual(_edges);
+           && other.Level == Level && other._nodes.AsSpan().SequenceEqual(_nodes) && other._edges.SetEquals(_edges);
 
     /// <inheritdoc />
     public override string ToString() => $"{(Level == CircuitLevel.Edge ? "edge" : "node")}-level circuit: {Nodes.Count} nodes, {Edges.Count} edges";
 
     internal static bool IsRemovableNode(GraphNode n) => n.Kind is NodeKind.Head or NodeKind.Mlp;
 
-    private static Dictionary<string, double> ScoresOf(ComputeGraph graph, bool[] members, IReadOnlyDictionary<string, double>? scores)
+    private static Dictionary<string, double> ScoresOf(ComputeGraph graph, HashSet<int> members, IReadOnlyDictionary<string, double>? scores)
     {
         var result = new Dictionary<string, double>(StringComparer.Ordinal);
         if (scores == null) return result;
-        foreach (var edge in graph.Edges)
-            if (members[edge.Index] && scores.TryGetValue(edge.Name, out double s)) result[edge.Name] = s;
+        foreach (int i in members)
+        {
+            var edge = graph.Edges[i];
+            if (scores.TryGetValue(edge.Name, out double s)) result[edge.Name] = s;
+        }
         return result;
     }
+
+    // A snapshot of the member edges (callers remove from the set while iterating).
+    private List<GraphEdge> MembersOf(HashSet<int> members) => members.Select(i => Graph.Edges[i]).ToList();
 
     private static Dictionary<string, double> Keep(Dictionary<string, double> source, Func<string, bool> keep)
         => source.Where(kv => keep(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using MechTests.Graphs;
+using MechTests.Models;
 using MechTests.Tasks;
 
 namespace MechTests.Circuits;
@@ -59,8 +60,20 @@ internal static class CircuitFileReader
         var sha = m.Require("weightsSha256");
         string s = sha.AsString();
         if (s.Length != 64 || !s.All(Uri.IsHexDigit)) throw sha.Error($"expected 64 hex digits (SHA-256 of the weights), found '{s}'.", InvalidValue);
-        return (new ModelIdentity(a, m.Require("nLayers").AsInt(1), m.Require("nHeads").AsInt(1), m.Require("dModel").AsInt(1),
-            m.Require("vocabSize").AsInt(1), m.Require("parallelAttnMlp").AsBool(), s.ToLowerInvariant()), path);
+        // Every size is bounded before anything is built from it (docs/reliability.md): a file stating 2^31−1 layers is
+        // a located error, not an allocation.
+        int Bounded(string field, int max)
+        {
+            var node = m.Require(field);
+            int v = node.AsInt(1);
+            if (v > max) throw node.Error($"{v} is more than any supported model has (at most {max}).", InvalidValue);
+            return v;
+        }
+        int layers = Bounded("nLayers", ModelLimits.MaxLayers), heads = Bounded("nHeads", ModelLimits.MaxHeads);
+        int dModel = Bounded("dModel", ModelLimits.MaxDModel), vocab = Bounded("vocabSize", ModelLimits.MaxVocab);
+        bool parallel = m.Require("parallelAttnMlp").AsBool();
+        if (ModelLimits.GraphProblem(layers, heads, parallel) is { } problem) throw m.Require("nHeads").Error($"{problem}.", InvalidValue);
+        return (new ModelIdentity(a, layers, heads, dModel, vocab, parallel, s.ToLowerInvariant()), path);
     }
 
     private static TaskReference ReadTask(JsonTree t, int vocab)

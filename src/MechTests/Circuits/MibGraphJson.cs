@@ -80,8 +80,13 @@ public static class MibGraphJson
     {
         var root = JsonTree.Parse(PythonNonFiniteToNull(utf8), source).AsObject();
         var cfg = root.Require("cfg").AsObject();
-        int layers = cfg.Require("n_layers").AsInt(1), heads = cfg.Require("n_heads").AsInt(1);
+        var layersNode = cfg.Require("n_layers");
+        var headsNode = cfg.Require("n_heads");
+        int layers = layersNode.AsInt(1), heads = headsNode.AsInt(1);
         bool parallel = cfg.Get("parallel_attn_mlp") is { } p && p.AsBool();
+        // Bounded before the graph exists, as for circuit files (docs/reliability.md).
+        if (layers > ModelLimits.MaxLayers) throw layersNode.Error($"{layers} layers is more than any supported model has (at most {ModelLimits.MaxLayers}).");
+        if (ModelLimits.GraphProblem(layers, heads, parallel) is { } problem) throw headsNode.Error($"{problem}.");
         int? dModel = cfg.Get("d_model") is { Kind: JsonValueKind.Number } dm ? dm.AsInt(1) : null;
         var graph = ComputeGraph.For(new ModelConfig { NLayers = layers, NHeads = heads, NKvHeads = heads, ParallelAttnMlp = parallel });
         string shape = $"a {layers}-layer, {heads}-head model{(parallel ? " with parallel attention/MLP" : "")}";
