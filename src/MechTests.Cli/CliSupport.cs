@@ -174,12 +174,17 @@ internal static class CliSupport
         return Figure(file, metric);
     }
 
-    /// <summary>Writes JSON to stdout with invariant, round-trippable numbers.</summary>
+    /// <summary>
+    /// Writes JSON to stdout with invariant, round-trippable numbers. The document is built in memory first, so a
+    /// failure half-way (e.g. a value JSON cannot hold) leaves stdout empty instead of holding a truncated document.
+    /// </summary>
     public static void WriteJson(Action<Utf8JsonWriter> write)
     {
-        using var stdout = Console.OpenStandardOutput();
-        using (var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = false }))
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = false }))
             write(w);
+        using var stdout = Console.OpenStandardOutput();
+        stdout.Write(buffer.WrittenSpan);
         stdout.WriteByte((byte)'\n');
     }
 

@@ -86,5 +86,43 @@ public static class WeightChecks
             throw new InvalidDataException(config.TiedEmbeddings
                 ? $"{source}: tied_embeddings is set but the unembedding is a separate array from the token embedding."
                 : $"{source}: the unembedding is the token embedding array but tied_embeddings is not set.");
+        CheckFinite(weights, source);
+    }
+
+    /// <summary>
+    /// Throws <see cref="InvalidDataException"/> naming <paramref name="source"/>, the weight and the first element
+    /// that is NaN or ±Infinity. A model with such a weight computes garbage everywhere downstream, so it is refused at
+    /// load rather than discovered in a metric. One vectorised pass (memory-bound; docs/reliability.md has the figure).
+    /// </summary>
+    public static void CheckFinite(ModelWeights weights, string source)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        foreach (var (name, value) in weights.Named())
+        {
+            int bad = FirstNonFinite(value);
+            if (bad >= 0)
+                throw new InvalidDataException($"{source}: weight '{name}' has a non-finite value ({(float.IsNaN(value[bad]) ? "NaN" : value[bad] > 0 ? "+Infinity" : "-Infinity")}) at element {bad}; every weight must be a finite number.");
+        }
+    }
+
+    /// <summary>The index of the first NaN or ±Infinity, or −1.</summary>
+    internal static int FirstNonFinite(ReadOnlySpan<float> values)
+    {
+        // x·0 is 0 for finite x and NaN for NaN and ±Inf, so a running sum of x·0 stays 0 exactly when all are finite.
+        var acc = System.Numerics.Vector<float>.Zero;
+        int width = System.Numerics.Vector<float>.Count, i = 0;
+        for (; i <= values.Length - width; i += width)
+            acc += new System.Numerics.Vector<float>(values[i..]) * System.Numerics.Vector<float>.Zero;
+        bool allFinite = System.Numerics.Vector.EqualsAll(acc, System.Numerics.Vector<float>.Zero);
+        for (int j = i; j < values.Length; j++)
+            if (!float.IsFinite(values[j])) return allFinite ? j : FirstScalar(values);
+        return allFinite ? -1 : FirstScalar(values);
+    }
+
+    private static int FirstScalar(ReadOnlySpan<float> values)
+    {
+        for (int j = 0; j < values.Length; j++)
+            if (!float.IsFinite(values[j])) return j;
+        return -1;
     }
 }
