@@ -111,14 +111,28 @@ public sealed record ModelConfig
         {
             if (!ok) throw new InvalidDataException($"{source}: field '{field}' {expected}.");
         }
-        Require(DModel > 0, "d_model", $"must be positive (got {DModel})");
-        Require(NLayers > 0, "n_layers", $"must be positive (got {NLayers})");
-        Require(NHeads > 0, "n_heads", $"must be positive (got {NHeads})");
-        Require(NKvHeads > 0 && NHeads % NKvHeads == 0, "n_kv_heads", $"must divide n_heads={NHeads} (got {NKvHeads})");
-        Require(DHead > 0, "d_head", $"must be positive (got {DHead})");
-        Require(DMlp > 0, "d_mlp", $"must be positive (got {DMlp})");
-        Require(VocabSize > 0, "vocab_size", $"must be positive (got {VocabSize})");
-        Require(MaxPositions > 0, "max_positions", $"must be positive (got {MaxPositions})");
+        void Range(long value, string field, long max)
+        {
+            if (ModelLimits.RangeProblem(value, max) is { } problem) throw new InvalidDataException($"{source}: field '{field}' {problem}.");
+        }
+        // Upper bounds first and in 64 bits (docs/reliability.md): a header stating 2^31−1 layers is an error here, not
+        // an OutOfMemoryException after an allocation.
+        Range(DModel, "d_model", ModelLimits.MaxDModel);
+        Range(NLayers, "n_layers", ModelLimits.MaxLayers);
+        Range(NHeads, "n_heads", ModelLimits.MaxHeads);
+        Range(NKvHeads, "n_kv_heads", ModelLimits.MaxHeads);
+        Require(NHeads % NKvHeads == 0, "n_kv_heads", $"must divide n_heads={NHeads} (got {NKvHeads})");
+        Range(DHead, "d_head", ModelLimits.MaxDHead);
+        Range(DMlp, "d_mlp", ModelLimits.MaxDMlp);
+        Range(VocabSize, "vocab_size", ModelLimits.MaxVocab);
+        Range(MaxPositions, "max_positions", ModelLimits.MaxPositions);
+        long maxArray = ModelLimits.MaxTensorElements;
+        Require((long)VocabSize * DModel <= maxArray, "vocab_size", $"× d_model = {(long)VocabSize * DModel} elements, more than one weight array can hold ({maxArray})");
+        Require((long)DMlp * DModel <= maxArray, "d_mlp", $"× d_model = {(long)DMlp * DModel} elements, more than one weight array can hold ({maxArray})");
+        Require((long)NHeads * DHead * DModel <= maxArray, "d_head", $"× n_heads × d_model = {(long)NHeads * DHead * DModel} elements, more than one weight array can hold ({maxArray})");
+        if (LearnedPositions)
+            Require((long)MaxPositions * DModel <= maxArray, "max_positions", $"× d_model = {(long)MaxPositions * DModel} elements, more than one weight array can hold ({maxArray})");
+        if (ModelLimits.GraphProblem(NLayers, NHeads, ParallelAttnMlp) is { } graph) throw new InvalidDataException($"{source}: {graph}.");
         Require(NormEps > 0 && float.IsFinite(NormEps), "norm_eps", $"must be a positive finite number (got {NormEps})");
         if (Rotary != RotaryStyle.None)
             Require(RotaryDims > 0 && RotaryDims % 2 == 0 && RotaryDims <= DHead, "rotary_dims",

@@ -17,7 +17,10 @@ namespace MechTests.Models;
 /// </code></example>
 public sealed partial class Transformer : IModelBackend
 {
-    private readonly float[] _cos = Array.Empty<float>(), _sin = Array.Empty<float>();
+    // Rotary tables for the positions runs have used so far, grown by doubling: built up front for the whole context
+    // they cost 3.2 GB and 22 s for a config that states max_position_embeddings = 10^8 (docs/reliability.md).
+    private volatile RotaryTable _rotary = new(0, [], []);
+    private readonly object _rotaryGate = new();
     // Enough for a GPT-2-small batch of 20 × 15: its record (~170 MB), logits (60 MB) and gradients at every hook
     // point (~450 MB). Held for the engine's lifetime; what does not fit is left to the GC.
     private ScratchPool _pool = new(1L << 30);
@@ -29,8 +32,23 @@ public sealed partial class Transformer : IModelBackend
         Config = config;
         Weights = weights;
         CheckWeights();
-        if (config.Rotary != RotaryStyle.None)
-            (_cos, _sin) = Ops.RotaryTables(config.MaxPositions, config.RotaryDims, config.RotaryBase);
+    }
+
+    private sealed record RotaryTable(int Positions, float[] Cos, float[] Sin);
+
+    /// <summary>cos/sin tables covering at least <paramref name="positions"/> positions.</summary>
+    private RotaryTable Rotary(int positions)
+    {
+        var table = _rotary;
+        if (table.Positions >= positions) return table;
+        lock (_rotaryGate)
+        {
+            table = _rotary;
+            if (table.Positions >= positions) return table;
+            int grown = (int)Math.Min(Config.MaxPositions, Math.Max(positions, Math.Max(64L, 2L * table.Positions)));
+            var (cos, sin) = Ops.RotaryTables(grown, Config.RotaryDims, Config.RotaryBase);
+            return _rotary = new RotaryTable(grown, cos, sin);
+        }
     }
 
     /// <inheritdoc />
@@ -207,10 +225,11 @@ public sealed partial class Transformer : IModelBackend
 
         if (Config.Rotary != RotaryStyle.None)
         {
-            Ops.Rotary(q, b, t, H, Dh, Config.RotaryDims, Config.Rotary, _cos, _sin, inverse: false);
+            var (_, cos, sin) = Rotary(t);
+            Ops.Rotary(q, b, t, H, Dh, Config.RotaryDims, Config.Rotary, cos, sin, inverse: false);
             hooks.At(HookNames.RotQ(l), l, q, b, t, H, Dh);
-            if (!split) Ops.Rotary(kG!, b, t, Hkv, Dh, Config.RotaryDims, Config.Rotary, _cos, _sin, inverse: false);
-            else Ops.Rotary(kU, b, t, H, Dh, Config.RotaryDims, Config.Rotary, _cos, _sin, inverse: false);
+            if (!split) Ops.Rotary(kG!, b, t, Hkv, Dh, Config.RotaryDims, Config.Rotary, cos, sin, inverse: false);
+            else Ops.Rotary(kU, b, t, H, Dh, Config.RotaryDims, Config.Rotary, cos, sin, inverse: false);
             KeyValueHook(HookNames.RotK(l), l, ref kG, kU, split, hooks, b, t);
         }
         if (!split)
@@ -415,7 +434,10 @@ public sealed partial class Transformer : IModelBackend
         Gemm.Multiply(ln, D, false, weight.AsSpan(src * Dh), cols, false, y, Dh, n, Dh, D);
         if (bias != null) Ops.AddBias(y, n, Dh, bias.AsSpan(src * Dh, Dh).ToArray());
         if (Config.Rotary != RotaryStyle.None)
-            Ops.Rotary(y, b, t, 1, Dh, Config.RotaryDims, Config.Rotary, _cos, _sin, inverse: false);
+        {
+            var (_, cos, sin) = Rotary(t);
+            Ops.Rotary(y, b, t, 1, Dh, Config.RotaryDims, Config.Rotary, cos, sin, inverse: false);
+        }
         return new Tensor(y, b, t, Dh);
     }
 
@@ -463,16 +485,18 @@ public sealed partial class Transformer : IModelBackend
 
     private void CheckWeights()
     {
-        void Len(float[]? a, int expected, string name, bool required = true)
+        void Len(float[]? a, long expected, string name, bool required = true)
         {
             if (a == null)
             {
                 if (required) throw new ArgumentException($"Weight '{name}' is missing.");
                 return;
             }
-            if (a.Length != expected)
+            if (a.LongLength != expected)
                 throw new ArgumentException($"Weight '{name}' has {a.Length} elements; the config implies {expected}.");
         }
+        // In 64 bits: a config's sizes multiply past int.MaxValue (a wrong length, not an overflow, is the error).
+        long D = this.D, H = this.H, Hkv = this.Hkv, Dh = this.Dh, M = this.M, V = this.V;
         Len(Weights.TokenEmbed, V * D, "embed.W_E");
         Len(Weights.Unembed, V * D, "unembed.W_U");
         Len(Weights.PosEmbed, Config.MaxPositions * D, "pos_embed.W_pos", Config.LearnedPositions);

@@ -188,8 +188,9 @@ public sealed partial class Transformer
                 var grouped = Group(dK, n);
                 if (!ctx.EmitOwned(HookNames.RotK(l), grouped, b, t, Hkv, Dh)) _pool.Return(grouped);
             }
-            Ops.Rotary(dQ, b, t, H, Dh, Config.RotaryDims, Config.Rotary, _cos, _sin, inverse: true);
-            Ops.Rotary(dK, b, t, H, Dh, Config.RotaryDims, Config.Rotary, _cos, _sin, inverse: true);
+            var (_, cos, sin) = Rotary(t);
+            Ops.Rotary(dQ, b, t, H, Dh, Config.RotaryDims, Config.Rotary, cos, sin, inverse: true);
+            Ops.Rotary(dK, b, t, H, Dh, Config.RotaryDims, Config.Rotary, cos, sin, inverse: true);
         }
         ctx.Emit(HookNames.Q(l), dQ, b, t, H, Dh);
         bool perHead = lt.Split || ctx.Wants(HookNames.QInput(l)) || ctx.Wants(HookNames.KInput(l)) || ctx.Wants(HookNames.VInput(l));

@@ -83,19 +83,24 @@ internal sealed class ConfigJson
             ? i
             : throw Error(field, $"must be an integer, found {Describe(v)}");
 
-    /// <summary>A required integer that must be positive.</summary>
-    public int RequirePositiveInt(string field)
+    /// <summary>A required integer in 1..<paramref name="max"/> (a <see cref="Models.ModelLimits"/> bound).</summary>
+    public int RequirePositiveInt(string field, int max = int.MaxValue)
     {
         int value = AsInt(field, Require(field));
-        return value > 0 ? value : throw Error(field, $"must be positive, found {value}");
+        return Bounded(field, value, max);
     }
 
-    /// <summary>An optional positive integer; <paramref name="fallback"/> when absent or null.</summary>
-    public int OptionalPositiveInt(string field, int fallback)
+    /// <summary>An optional integer in 1..<paramref name="max"/>; <paramref name="fallback"/> when absent or null.</summary>
+    public int OptionalPositiveInt(string field, int fallback, int max = int.MaxValue)
     {
         if (!TryGet(field, out var v)) return fallback;
-        int value = AsInt(field, v);
-        return value > 0 ? value : throw Error(field, $"must be positive, found {value}");
+        return Bounded(field, AsInt(field, v), max);
+    }
+
+    private int Bounded(string field, int value, int max)
+    {
+        if (value <= 0) throw Error(field, $"must be positive, found {value}");
+        return value <= max ? value : throw Error(field, $"is {value}, more than MechTests supports (at most {max}; docs/reliability.md)");
     }
 
     /// <summary>An optional integer; for a list of integers (e.g. several EOS ids) the first one.</summary>

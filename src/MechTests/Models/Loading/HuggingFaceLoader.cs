@@ -120,9 +120,9 @@ public static partial class HuggingFaceLoader
 
     private static ModelConfig Gpt2Config(ConfigJson json)
     {
-        int d = json.RequirePositiveInt("n_embd");
-        int layers = json.RequirePositiveInt("n_layer");
-        int heads = json.RequirePositiveInt("n_head");
+        int d = json.RequirePositiveInt("n_embd", ModelLimits.MaxDModel);
+        int layers = json.RequirePositiveInt("n_layer", ModelLimits.MaxLayers);
+        int heads = json.RequirePositiveInt("n_head", ModelLimits.MaxHeads);
         int dHead = HeadDim(json, "n_embd", d, "n_head", heads);
         // Variants that change the attention maths are refused rather than silently computed wrong.
         if (!json.OptionalBool("scale_attn_weights", true))
@@ -137,9 +137,9 @@ public static partial class HuggingFaceLoader
             NHeads = heads,
             NKvHeads = heads,
             DHead = dHead,
-            DMlp = json.OptionalPositiveInt("n_inner", 4 * d),
-            VocabSize = json.RequirePositiveInt("vocab_size"),
-            MaxPositions = json.RequirePositiveInt("n_positions"),
+            DMlp = json.OptionalPositiveInt("n_inner", 4 * d, ModelLimits.MaxDMlp),
+            VocabSize = json.RequirePositiveInt("vocab_size", ModelLimits.MaxVocab),
+            MaxPositions = json.RequirePositiveInt("n_positions", ModelLimits.MaxPositions),
             Norm = NormKind.LayerNorm,
             NormEps = (float)json.OptionalPositiveNumber("layer_norm_epsilon", 1e-5),
             Activation = Activation(json, "activation_function", "gelu_new", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu"),
@@ -156,9 +156,9 @@ public static partial class HuggingFaceLoader
 
     private static ModelConfig NeoXConfig(ConfigJson json)
     {
-        int d = json.RequirePositiveInt("hidden_size");
-        int layers = json.RequirePositiveInt("num_hidden_layers");
-        int heads = json.RequirePositiveInt("num_attention_heads");
+        int d = json.RequirePositiveInt("hidden_size", ModelLimits.MaxDModel);
+        int layers = json.RequirePositiveInt("num_hidden_layers", ModelLimits.MaxLayers);
+        int heads = json.RequirePositiveInt("num_attention_heads", ModelLimits.MaxHeads);
         int dHead = HeadDim(json, "hidden_size", d, "num_attention_heads", heads);
         var rope = RopeParameters(json);
 
@@ -179,9 +179,9 @@ public static partial class HuggingFaceLoader
             NHeads = heads,
             NKvHeads = heads,
             DHead = dHead,
-            DMlp = json.RequirePositiveInt("intermediate_size"),
-            VocabSize = json.RequirePositiveInt("vocab_size"),
-            MaxPositions = json.RequirePositiveInt("max_position_embeddings"),
+            DMlp = json.RequirePositiveInt("intermediate_size", ModelLimits.MaxDMlp),
+            VocabSize = json.RequirePositiveInt("vocab_size", ModelLimits.MaxVocab),
+            MaxPositions = json.RequirePositiveInt("max_position_embeddings", ModelLimits.MaxPositions),
             Norm = NormKind.LayerNorm,
             NormEps = (float)json.OptionalPositiveNumber("layer_norm_eps", 1e-5),
             Activation = Activation(json, "hidden_act", "gelu", "gelu", "gelu_new", "gelu_pytorch_tanh", "gelu_fast"),
@@ -201,14 +201,14 @@ public static partial class HuggingFaceLoader
 
     private static ModelConfig LlamaConfig(ConfigJson json, string modelType)
     {
-        int d = json.RequirePositiveInt("hidden_size");
-        int layers = json.RequirePositiveInt("num_hidden_layers");
-        int heads = json.RequirePositiveInt("num_attention_heads");
-        int kvHeads = json.OptionalPositiveInt("num_key_value_heads", heads);
+        int d = json.RequirePositiveInt("hidden_size", ModelLimits.MaxDModel);
+        int layers = json.RequirePositiveInt("num_hidden_layers", ModelLimits.MaxLayers);
+        int heads = json.RequirePositiveInt("num_attention_heads", ModelLimits.MaxHeads);
+        int kvHeads = json.OptionalPositiveInt("num_key_value_heads", heads, ModelLimits.MaxHeads);
         if (heads % kvHeads != 0)
             throw json.Error("num_key_value_heads", $"({kvHeads}) must divide 'num_attention_heads' ({heads})");
         int dHead = json.Has("head_dim")
-            ? json.OptionalPositiveInt("head_dim", 0)
+            ? json.OptionalPositiveInt("head_dim", 0, ModelLimits.MaxDHead)
             : HeadDim(json, "hidden_size", d, "num_attention_heads", heads);
         var rope = RopeParameters(json);
         var (thetaSource, thetaField) = FirstPresent((rope, "rope_theta"), (json, "rope_theta"));
@@ -216,11 +216,11 @@ public static partial class HuggingFaceLoader
             throw json.Error("mlp_bias", "is true, but the engine has no bias slot for the gate projection");
         bool attnBias = json.OptionalBool("attention_bias", false);
 
-        int maxPositions = json.RequirePositiveInt("max_position_embeddings");
+        int maxPositions = json.RequirePositiveInt("max_position_embeddings", ModelLimits.MaxPositions);
         if (modelType == "mistral" && json.Has("sliding_window"))
         {
             // Within the window, sliding-window attention equals full causal attention, so capping the context keeps it exact.
-            maxPositions = Math.Min(maxPositions, json.OptionalPositiveInt("sliding_window", maxPositions));
+            maxPositions = Math.Min(maxPositions, json.OptionalPositiveInt("sliding_window", maxPositions, ModelLimits.MaxPositions));
         }
 
         return new ModelConfig
@@ -231,8 +231,8 @@ public static partial class HuggingFaceLoader
             NHeads = heads,
             NKvHeads = kvHeads,
             DHead = dHead,
-            DMlp = json.RequirePositiveInt("intermediate_size"),
-            VocabSize = json.RequirePositiveInt("vocab_size"),
+            DMlp = json.RequirePositiveInt("intermediate_size", ModelLimits.MaxDMlp),
+            VocabSize = json.RequirePositiveInt("vocab_size", ModelLimits.MaxVocab),
             MaxPositions = maxPositions,
             Norm = NormKind.RmsNorm,
             NormEps = (float)json.OptionalPositiveNumber("rms_norm_eps", 1e-6),
