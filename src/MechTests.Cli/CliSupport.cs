@@ -25,20 +25,45 @@ internal static class CliSupport
         ? m.WithAdvice("Pass the model it was found on with --model PATH (or record it as model.path in the circuit file), or re-run discovery on this one.").Message
         : e.Message;
 
-    /// <summary>Runs a command body; known input errors become one line on stderr and exit code 2.</summary>
+    /// <summary>Exit code of a usage or input error: a bad option, a missing or malformed file (README "exit codes").</summary>
+    public const int UsageError = 2;
+
+    /// <summary>Exit code of an I/O failure: a destination that cannot be written, a full disk, a file that cannot be read.</summary>
+    public const int IoError = 3;
+
+    /// <summary>Exit code of an unexpected internal error (a bug: please report it with the command).</summary>
+    public const int InternalError = 4;
+
+    /// <summary>
+    /// Runs a command body; every failure becomes one line on stderr: input errors exit 2, I/O errors 3 (with the
+    /// path), anything else 4 as an internal error — never a stack trace (set MECHTESTS_TRACE=1 to get one).
+    /// </summary>
     public static int Run(Func<int> body)
     {
         try
         {
             return body();
         }
-        catch (Exception e) when (e is InvalidDataException or ArgumentException or FileNotFoundException or DirectoryNotFoundException
-                                      or KeyNotFoundException or NotSupportedException or InvalidOperationException or FormatException)
+        catch (Exception e)
         {
-            Console.Error.WriteLine($"error: {Message(e)}");
-            return 2;
+            var (code, text) = Classify(e);
+            Console.Error.WriteLine(text);
+            if (code == InternalError && Environment.GetEnvironmentVariable("MECHTESTS_TRACE") == "1") Console.Error.WriteLine(e);
+            return code;
         }
     }
+
+    /// <summary>The exit code and one-line message of a failure (see <see cref="Run"/>).</summary>
+    public static (int Code, string Text) Classify(Exception e) => e switch
+    {
+        InvalidDataException or ArgumentException or FileNotFoundException or DirectoryNotFoundException or KeyNotFoundException
+            or NotSupportedException or InvalidOperationException or FormatException => (UsageError, $"error: {OneLine(Message(e))}"),
+        IOException or UnauthorizedAccessException => (IoError, $"error: I/O: {OneLine(e.Message)}"),
+        _ => (InternalError, $"internal error: {e.GetType().Name}: {OneLine(e.Message)} (a bug in MechTests; MECHTESTS_TRACE=1 prints the stack trace)"),
+    };
+
+    // Messages with several lines (a diff, a list) stay intact; only trailing whitespace is trimmed.
+    private static string OneLine(string message) => message.TrimEnd();
 
     /// <summary>A console on stderr for progress, so stdout stays machine-readable.</summary>
     /// <summary>

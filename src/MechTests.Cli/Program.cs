@@ -23,6 +23,22 @@ public static class Program
             DiffCommand.Create(),
             ReportCommand.Create(),
         };
-        return root.Parse(args).Invoke();
+        var parsed = root.Parse(args);
+        // Usage errors exit 2 like every other input error (System.CommandLine's default 1 means "a check failed").
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var error in parsed.Errors) Console.Error.WriteLine($"error: {error.Message}");
+            Console.Error.WriteLine($"usage: {string.Join(' ', CommandPath(parsed.CommandResult))} --help");
+            return CliSupport.UsageError;
+        }
+        return parsed.Invoke();
+    }
+
+    private static IEnumerable<string> CommandPath(System.CommandLine.Parsing.CommandResult? result)
+    {
+        var names = new Stack<string>();
+        for (var r = result; r != null; r = r.Parent as System.CommandLine.Parsing.CommandResult)
+            names.Push(r.Parent == null ? "mechtests" : r.Command.Name);
+        return names;
     }
 }

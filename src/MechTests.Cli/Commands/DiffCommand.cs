@@ -15,6 +15,7 @@ internal static class DiffCommand
         cmd.SetAction(r => CliSupport.Run(() =>
         {
             var (a, b) = (CircuitFile.Read(r.GetValue(before)!), CircuitFile.Read(r.GetValue(after)!));
+            if (r.GetValue(html) is { Length: > 0 } target) AtomicFile.CheckWritable(target, "--html");
             var diff = CircuitDiff.Compare(a, b);
             if (r.GetValue(html) is { Length: > 0 } page)
             {

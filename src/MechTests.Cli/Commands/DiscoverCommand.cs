@@ -68,6 +68,7 @@ internal static class DiscoverCommand
             string outPath = r.GetValue(output)!;
             string outFolder = Path.GetDirectoryName(Path.GetFullPath(outPath))!;
             if (!Directory.Exists(outFolder)) throw new DirectoryNotFoundException($"--out: folder '{outFolder}' does not exist.");
+            AtomicFile.CheckWritable(outPath, "--out"); // before the computation, so it is not lost
             var loaded = CliSupport.LoadModel(r.GetValue(model));
             var mechTask = MechTask.Load(r.GetValue(task)!, loaded.Tokenizer, loaded.Config.VocabSize);
             var reference = r.GetValue(inlineTask) ? TaskReference.Inline(mechTask) : TaskReference.ToFile(mechTask, outFolder);

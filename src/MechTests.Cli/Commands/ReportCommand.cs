@@ -20,6 +20,7 @@ internal static class ReportCommand
         cmd.SetAction(r => CliSupport.Run(() =>
         {
             var file = CircuitFile.Read(r.GetValue(circuit)!);
+            AtomicFile.CheckWritable(r.GetValue(output)!, "--out");
             var loaded = CliSupport.LoadModel(r.GetValue(model));
             var report = CliSupport.WithStages("report", stages =>
             {

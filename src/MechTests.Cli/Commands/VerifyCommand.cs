@@ -52,9 +52,12 @@ internal static class VerifyCommand
                 {
                     rows.Add(new Row(name, path, e.Failure == SnapshotFailure.Missing ? "missing" : "mismatch", CircuitFile.Read(e.ReceivedPath), e.Message));
                 }
-                catch (Exception e) when (e is InvalidDataException or ModelMismatchException or FormatException or FileNotFoundException or ArgumentException or NotSupportedException)
+                catch (Exception e) when (e is InvalidDataException or InvalidOperationException or FormatException or IOException
+                                              or UnauthorizedAccessException or ArgumentException or KeyNotFoundException or NotSupportedException)
                 {
-                    rows.Add(new Row(name, path, "error", null, CliSupport.Message(e)));
+                    // One file's problem (bad bytes, a missing model, an unwritable snapshot) is its row; the others still run.
+                    string message = CliSupport.Message(e);
+                    rows.Add(new Row(name, path, "error", null, message.Contains(path, StringComparison.Ordinal) ? message : $"{path}: {message}"));
                 }
             }
             var orphans = given.Where(Directory.Exists)

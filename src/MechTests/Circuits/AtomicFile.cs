@@ -29,6 +29,7 @@ public static class AtomicFile
         string full = Path.GetFullPath(path);
         string folder = Path.GetDirectoryName(full) ?? ".";
         Directory.CreateDirectory(folder);
+        RemoveStaleTemps(full);
         string temp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         try
         {
@@ -44,6 +45,55 @@ public static class AtomicFile
             TryDelete(temp);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Throws <see cref="IOException"/> (one line, naming the path) when <paramref name="path"/> cannot be written: an
+    /// existing folder, a missing or read-only folder. Commands call it before computing, so a long run is not lost
+    /// to a destination that was never writable. Disk-full can still happen later; then the target is untouched.
+    /// </summary>
+    public static void CheckWritable(string path, string what = "output")
+    {
+        string full = Path.GetFullPath(path);
+        if (Directory.Exists(full)) throw new IOException($"{what} '{path}' is a folder; expected a file name.");
+        string folder = Path.GetDirectoryName(full) ?? ".";
+        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"{what} '{path}': folder '{folder}' does not exist.");
+        string probe = Path.Combine(folder, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose)) { }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"{what} '{path}' cannot be written: {e.Message}", e);
+        }
+    }
+
+    // A process killed between creating its temporary file and the rename leaves .NAME.PID.GUID.tmp behind; the next
+    // write of NAME removes those whose process is gone (the names are also git-ignored).
+    private static void RemoveStaleTemps(string full)
+    {
+        string folder = Path.GetDirectoryName(full) ?? ".", prefix = $".{Path.GetFileName(full)}.";
+        IEnumerable<string> temps;
+        try { temps = Directory.EnumerateFiles(folder, prefix + "*.tmp").ToList(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return; }
+        foreach (string temp in temps)
+        {
+            string[] parts = Path.GetFileName(temp)[prefix.Length..].Split('.');
+            if (parts.Length == 3 && int.TryParse(parts[0], System.Globalization.CultureInfo.InvariantCulture, out int pid) && pid != Environment.ProcessId && !IsRunning(pid))
+                TryDelete(temp);
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var p = System.Diagnostics.Process.GetProcessById(pid);
+            return !p.HasExited;
+        }
+        catch (ArgumentException) { return false; }
+        catch (InvalidOperationException) { return false; }
     }
 
     private static void TryDelete(string path)

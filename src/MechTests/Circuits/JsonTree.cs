@@ -38,6 +38,8 @@ internal sealed class JsonTree
     {
         int start = utf8.Length >= 3 && utf8[0] == 0xEF && utf8[1] == 0xBB && utf8[2] == 0xBF ? 3 : 0;
         var bytes = utf8.AsSpan(start);
+        if (Utf8Input.FirstInvalid(bytes) is var (_, badLine, badColumn))
+            throw new CircuitFormatException(file, badLine, badColumn, null, "not valid UTF-8 here; save the file as UTF-8.") { Code = CircuitFormatException.InvalidJsonCode };
         var lineStarts = new List<int> { 0 };
         for (int i = 0; i < bytes.Length; i++) if (bytes[i] == (byte)'\n') lineStarts.Add(i + 1);
         var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });

@@ -64,7 +64,7 @@ public sealed class MechTask
         path = ProjectPaths.Resolve(path, what: "Task file");
         var bytes = File.ReadAllBytes(path);
         string sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
-        return Parse(Encoding.UTF8.GetString(bytes), tokenizer, vocabSize, path, Path.GetFileNameWithoutExtension(path), sha);
+        return Parse(Utf8Input.Decode(bytes, path), tokenizer, vocabSize, path, Path.GetFileNameWithoutExtension(path), sha);
     }
 
     /// <summary>Parses task JSON text.</summary>

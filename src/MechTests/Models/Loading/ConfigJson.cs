@@ -34,9 +34,11 @@ internal sealed class ConfigJson
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: config.json not found.", path);
         JsonDocument doc;
+        byte[] bytes = File.ReadAllBytes(path);
+        Utf8Input.Require(bytes, path);
         try
         {
-            doc = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions
+            doc = JsonDocument.Parse(bytes, new JsonDocumentOptions
             {
                 AllowTrailingCommas = false,
                 CommentHandling = JsonCommentHandling.Disallow,

@@ -58,7 +58,9 @@ internal sealed class TensorSet : IDisposable
         Dictionary<string, string> map;
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(index));
+            byte[] bytes = File.ReadAllBytes(index);
+            Utf8Input.Require(bytes, index);
+            using var doc = JsonDocument.Parse(bytes);
             if (doc.RootElement.ValueKind != JsonValueKind.Object ||
                 !doc.RootElement.TryGetProperty("weight_map", out var wm) || wm.ValueKind != JsonValueKind.Object)
                 throw new InvalidDataException($"{index}: field 'weight_map' is missing or not an object.");

@@ -110,7 +110,7 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     {
         var merges = new List<MergeEntry>();
         int lineNumber = 0;
-        foreach (string raw in File.ReadLines(path, Encoding.UTF8))
+        foreach (string raw in Utf8Input.Decode(File.ReadAllBytes(path), path).Split('\n'))
         {
             lineNumber++;
             string line = raw.TrimEnd('\r');
