@@ -213,6 +213,14 @@ internal static class CliSupport
         stdout.WriteByte((byte)'\n');
     }
 
+    /// <summary>Rejects values below <paramref name="min"/> as a usage error (exit 2) instead of clamping them silently.</summary>
+    public static void AtLeast(System.CommandLine.Option<int> option, int min)
+        => option.Validators.Add(v =>
+        {
+            int value = v.GetValueOrDefault<int>();
+            if (value < min) v.AddError($"{option.Name} must be at least {min}, got {value}.");
+        });
+
     /// <summary>Parses "1,2,3".</summary>
     public static int[] ParseIds(string text, string option)
     {

@@ -15,6 +15,7 @@ internal static class AgreementCommand
         var o = new TaskOptions();
         var method = new Option<string>("--method") { Description = "atp, atp-star, eap or eap-ig.", DefaultValueFactory = _ => "atp-star" };
         var topK = new Option<int>("--top-k") { Description = "k for top-k recall and the verified-recall cost.", DefaultValueFactory = _ => 10 };
+        CliSupport.AtLeast(topK, 1);
         var cmd = new Command("agreement", "Compare an attribution method with exhaustive activation patching.") { method, topK };
         o.AddTo(cmd);
         cmd.SetAction(r => CliSupport.Run(() =>

@@ -11,7 +11,13 @@ internal static class GenerateCommand
         var model = new Option<string?>("--model") { Description = "A Hugging Face model folder or a llama2.c .bin (tokenizer next to it). Default: the embedded stories260K." };
         var prompt = new Option<string>("--prompt") { Description = "Text to continue. Default: empty (start from BOS).", DefaultValueFactory = _ => "" };
         var maxTokens = new Option<int>("--max-tokens") { Description = "Tokens to generate.", DefaultValueFactory = _ => 64 };
+        CliSupport.AtLeast(maxTokens, 0);
         var temperature = new Option<float>("--temperature") { Description = "0 = greedy; > 0 samples with --seed.", DefaultValueFactory = _ => 0f };
+        temperature.Validators.Add(v =>
+        {
+            float t = v.GetValueOrDefault<float>();
+            if (!float.IsFinite(t) || t < 0) v.AddError($"--temperature must be a finite number ≥ 0 (0 = greedy), got {t.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
+        });
         var seed = new Option<int>("--seed") { Description = "Sampling seed.", DefaultValueFactory = _ => 0 };
         var cmd = new Command("generate", "Continue a prompt; prints the prompt followed by the continuation.") { model, prompt, maxTokens, temperature, seed };
         cmd.SetAction(r => CliSupport.Run(() =>

@@ -16,6 +16,7 @@ internal static class ReportCommand
         var model = new Option<string?>("--model") { Description = "Model folder or llama2.c .bin for the AtP*-vs-patching comparison. Default: the embedded stories260K." };
         var output = new Option<string>("--out") { Description = "The HTML file to write.", Required = true };
         var topK = new Option<int>("--top-k") { Description = "k for top-k recall in the comparison.", DefaultValueFactory = _ => 10 };
+        CliSupport.AtLeast(topK, 1);
         var cmd = new Command("report", "Write a self-contained HTML report of a circuit file.") { circuit, model, output, topK };
         cmd.SetAction(r => CliSupport.Run(() =>
         {

@@ -18,6 +18,7 @@ public sealed record AgreementReport(int Count, int TopK, double Spearman, doubl
     /// <summary>Compares scores with patching effects over the names both have.</summary>
     public static AgreementReport Compute(IReadOnlyDictionary<string, double> scores, IReadOnlyDictionary<string, double> effects, int topK = 10)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(topK, 1); // k = 0 has no recall; clamping it hid a caller's mistake
         var names = effects.Keys.Where(scores.ContainsKey).OrderBy(n => n, StringComparer.Ordinal).ToArray();
         if (names.Length == 0) throw new ArgumentException("The attribution and the patching result share no names.");
         int k = Math.Clamp(topK, 1, names.Length);

@@ -77,7 +77,10 @@ public sealed class MechTask
         {
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{source}: expected a JSON object with 'pairs' and 'metric'.");
-            string metricName = root.TryGetProperty("metric", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString()! : "logit_diff";
+            // Strict: a misspelled 'metrc' or a number where a name belongs is an error, not a silent default.
+            OnlyKnownFields(root, RootFields, source);
+            string metricName = OptionalString(root, "metric", source) ?? "logit_diff";
+            _ = OptionalString(root, "description", source);
             var metric = MetricNames.Parse(metricName) ?? throw new InvalidDataException($"{source}: field 'metric' is '{metricName}'; expected one of {MetricNames.All}.");
             if (!root.TryGetProperty("pairs", out var pairsEl) || pairsEl.ValueKind != JsonValueKind.Array)
                 throw new InvalidDataException($"{source}: field 'pairs' is missing or not an array.");
@@ -88,35 +91,71 @@ public sealed class MechTask
                 pairs.Add(ParsePair(p, i, tokenizer, vocabSize, source));
                 i++;
             }
-            string taskName = root.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : name ?? "task";
+            string taskName = OptionalString(root, "name", source) ?? name ?? "task";
             return new MechTask(taskName, metric, pairs, source, sha256);
         }
+    }
+
+    private static readonly string[] RootFields = ["description", "metric", "name", "pairs"];
+    private static readonly string[] PairFields =
+        ["clean", "clean_tokens", "correct", "correct_id", "correct_ids", "corrupted", "corrupted_tokens", "wrong", "wrong_id", "wrong_ids"];
+
+    private static void OnlyKnownFields(JsonElement obj, string[] known, string where)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var property in obj.EnumerateObject())
+        {
+            if (!known.Contains(property.Name))
+                throw new InvalidDataException($"{where}: unknown field '{property.Name}'; expected {string.Join(", ", known)} (docs/tasks.md).");
+            if (!seen.Add(property.Name)) throw new InvalidDataException($"{where}: field '{property.Name}' is given twice.");
+        }
+    }
+
+    private static string? OptionalString(JsonElement obj, string field, string where)
+    {
+        if (!obj.TryGetProperty(field, out var v)) return null;
+        return v.ValueKind == JsonValueKind.String ? v.GetString()! : throw new InvalidDataException($"{where}: field '{field}' must be a string, found {Describe(v)}.");
+    }
+
+    private static string Describe(JsonElement v)
+    {
+        string raw = v.GetRawText();
+        return $"{v.ValueKind.ToString().ToLowerInvariant()} {(raw.Length > 40 ? raw[..37] + "..." : raw)}";
     }
 
     private static PromptPair ParsePair(JsonElement p, int index, ITokenizer? tokenizer, int vocabSize, string source)
     {
         string where = $"{source}: pair {index}";
-        if (p.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{where}: expected an object.");
+        if (p.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{where}: expected an object, found {Describe(p)}.");
+        OnlyKnownFields(p, PairFields, where);
+        void OneOf(params string[] fields)
+        {
+            var given = fields.Where(f => p.TryGetProperty(f, out _)).ToList();
+            if (given.Count > 1) throw new InvalidDataException($"{where}: give one of '{string.Join("', '", given)}', not several.");
+        }
+        OneOf("clean", "clean_tokens");
+        OneOf("corrupted", "corrupted_tokens");
+        OneOf("correct", "correct_ids", "correct_id");
+        OneOf("wrong", "wrong_ids", "wrong_id");
         int[] Prompt(string textField, string idsField)
         {
             if (p.TryGetProperty(idsField, out var ids)) return Ids(ids, idsField);
-            if (!p.TryGetProperty(textField, out var text) || text.ValueKind != JsonValueKind.String)
+            if (!p.TryGetProperty(textField, out var text))
                 throw new InvalidDataException($"{where}: needs '{textField}' (text) or '{idsField}' (token ids).");
+            if (text.ValueKind != JsonValueKind.String)
+                throw new InvalidDataException($"{where}: '{textField}' must be a string, found {Describe(text)}; give ids in '{idsField}'.");
             var tok = tokenizer ?? throw new InvalidDataException($"{where}: '{textField}' is text but the model has no tokenizer; give '{idsField}' instead.");
             return tok.Encode(text.GetString()!, tok.AddsBosByDefault);
         }
         int[] Ids(JsonElement el, string field)
         {
             var list = new List<int>();
-            if (el.ValueKind == JsonValueKind.Number) list.Add(el.GetInt32());
+            int Id(JsonElement x) => x.ValueKind == JsonValueKind.Number && x.TryGetInt32(out int v) ? v
+                : throw new InvalidDataException($"{where}: '{field}' must hold integer token ids, found {Describe(x)}.");
+            if (el.ValueKind == JsonValueKind.Number) list.Add(Id(el));
             else if (el.ValueKind == JsonValueKind.Array)
-                foreach (var x in el.EnumerateArray())
-                {
-                    if (x.ValueKind != JsonValueKind.Number || !x.TryGetInt32(out int v))
-                        throw new InvalidDataException($"{where}: '{field}' must hold integer token ids.");
-                    list.Add(v);
-                }
-            else throw new InvalidDataException($"{where}: '{field}' must be a token id or an array of ids.");
+                foreach (var x in el.EnumerateArray()) list.Add(Id(x));
+            else throw new InvalidDataException($"{where}: '{field}' must be a token id or an array of ids, found {Describe(el)}.");
             foreach (int v in list)
                 if (v < 0 || v >= vocabSize) throw new InvalidDataException($"{where}: '{field}' has token id {v}, outside the vocabulary 0..{vocabSize - 1}.");
             return list.ToArray();
@@ -131,7 +170,8 @@ public sealed class MechTask
                 return Array.Empty<int>();
             }
             var texts = el.ValueKind == JsonValueKind.String ? new[] { el.GetString()! }
-                : el.ValueKind == JsonValueKind.Array ? el.EnumerateArray().Select(x => x.GetString() ?? "").ToArray()
+                : el.ValueKind == JsonValueKind.Array ? el.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.String ? x.GetString()!
+                    : throw new InvalidDataException($"{where}: '{textField}' must be a string or an array of strings, found {Describe(x)} in the array; give ids in '{idsField}'.")).ToArray()
                 : throw new InvalidDataException($"{where}: '{textField}' must be a string or an array of strings.");
             var tok = tokenizer ?? throw new InvalidDataException($"{where}: '{textField}' is text but the model has no tokenizer; give '{idsField}' instead.");
             var result = new List<int>();

@@ -208,8 +208,8 @@ public class SafeTensorsTests
         // Real checkpoints carry BOOL mask buffers; the header must still validate.
         using var dir = new TempDir();
         string path = dir.File("m.safetensors");
-        WriteRawSafeTensors(path, """{"mask":{"dtype":"BOOL","shape":[2,2],"data_offsets":[0,4]},"s":{"dtype":"F64","shape":[],"data_offsets":[8,16]}}""",
-            [1, 0, 1, 1, 0, 0, 0, 0, .. BitConverter.GetBytes(2.5)]);
+        WriteRawSafeTensors(path, """{"mask":{"dtype":"BOOL","shape":[2,2],"data_offsets":[0,4]},"s":{"dtype":"F64","shape":[],"data_offsets":[4,12]}}""",
+            [1, 0, 1, 1, .. BitConverter.GetBytes(2.5)]); // no padding: the format allows no gaps in the data buffer
         using var st = SafeTensorsFile.Open(path);
         Assert.Equal([2.5f], st.GetTensor("s", []));
         var ex = Assert.Throws<InvalidDataException>(() => st.GetTensor("mask"));

@@ -337,11 +337,28 @@ public sealed class SafeTensorsFile : IDisposable
                 tensors.Add(ParseEntry(path, name, prop.Value, dataLength));
             }
 
-            // Sorting by offset makes the overlap check a single pass.
+            // Sorting by offset makes the overlap and gap checks a single pass.
             tensors.Sort((a, b) => a.Begin != b.Begin ? a.Begin.CompareTo(b.Begin) : a.End.CompareTo(b.End));
             CheckNoOverlap(path, tensors);
+            CheckNoGaps(path, tensors, dataLength);
             return (metadata, tensors);
         }
+    }
+
+    // The format requires the data buffer to be entirely indexed, without holes (the reference implementation rejects
+    // both); bytes no tensor owns mean a wrong offset or a damaged file.
+    private static void CheckNoGaps(string path, List<SafeTensorInfo> sorted, long dataLength)
+    {
+        long covered = 0;
+        foreach (var t in sorted)
+        {
+            if (t.ByteCount == 0) continue;
+            if (t.Begin > covered)
+                throw Error(path, $"bytes {covered}..{t.Begin} of the data buffer belong to no tensor (before '{t.Name}'); the format allows no gaps");
+            covered = Math.Max(covered, t.End);
+        }
+        if (covered != dataLength)
+            throw Error(path, $"bytes {covered}..{dataLength} at the end of the data buffer belong to no tensor; the format allows no gaps");
     }
 
     // Compares each tensor with the furthest-reaching earlier one; empty tensors occupy no bytes and are skipped.

@@ -94,6 +94,8 @@ internal sealed class BpeModel
         IReadOnlyList<MergeEntry> merges, BpeOptions options, string? mergesSource = null)
     {
         string mergesFile = mergesSource ?? source;
+        // An empty vocabulary loads but cannot encode anything; say so here, naming the file, not at the first prompt.
+        if (vocab.Count == 0) throw new InvalidDataException($"{source}: the vocabulary is empty; a tokenizer needs at least one token.");
         var tokenToId = new Dictionary<string, int>(vocab.Count, StringComparer.Ordinal);
         int maxId = -1;
         foreach (var (token, id) in vocab)

@@ -125,6 +125,7 @@ public sealed class Llama2cTokenizer : ITokenizer
             scores.Add(score);
             offset += length;
         }
+        if (pieces.Count == 0) throw new InvalidDataException($"{path}: the vocabulary is empty; a tokenizer needs at least one token.");
 
         // Encoding relies on the SentencePiece layout: three control tokens, then one token per byte value.
         if (pieces.Count < FirstByteToken + 256)
