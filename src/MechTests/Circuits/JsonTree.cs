@@ -40,6 +40,8 @@ internal sealed class JsonTree
         var bytes = utf8.AsSpan(start);
         if (Utf8Input.FirstInvalid(bytes) is var (_, badLine, badColumn))
             throw new CircuitFormatException(file, badLine, badColumn, null, "not valid UTF-8 here; save the file as UTF-8.") { Code = CircuitFormatException.InvalidJsonCode };
+        if (Utf8Input.FirstLoneSurrogateEscape(bytes) is var (_, escLine, escColumn))
+            throw new CircuitFormatException(file, escLine, escColumn, null, "this \\u escape is half of a UTF-16 surrogate pair; no string can hold it.") { Code = CircuitFormatException.InvalidJsonCode };
         var lineStarts = new List<int> { 0 };
         for (int i = 0; i < bytes.Length; i++) if (bytes[i] == (byte)'\n') lineStarts.Add(i + 1);
         var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });

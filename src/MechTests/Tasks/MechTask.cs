@@ -71,6 +71,7 @@ public sealed class MechTask
     public static MechTask Parse(string json, ITokenizer? tokenizer, int vocabSize, string source = "task", string? name = null, string? sha256 = null)
     {
         JsonDocument doc;
+        Utf8Input.RequireJson(Encoding.UTF8.GetBytes(json), source);
         try { doc = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }); }
         catch (JsonException e) { throw new InvalidDataException($"{source}({(e.LineNumber ?? 0) + 1},{(e.BytePositionInLine ?? 0) + 1}): invalid JSON: {e.Message}", e); }
         using (doc)

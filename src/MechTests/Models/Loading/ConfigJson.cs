@@ -35,7 +35,7 @@ internal sealed class ConfigJson
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: config.json not found.", path);
         JsonDocument doc;
         byte[] bytes = File.ReadAllBytes(path);
-        Utf8Input.Require(bytes, path);
+        Utf8Input.RequireJson(bytes, path);
         try
         {
             doc = JsonDocument.Parse(bytes, new JsonDocumentOptions

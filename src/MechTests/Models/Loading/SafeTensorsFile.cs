@@ -302,7 +302,7 @@ public sealed class SafeTensorsFile : IDisposable
     private static (Dictionary<string, string>, List<SafeTensorInfo>) ParseHeader(string path, byte[] header, long dataLength)
     {
         JsonDocument doc;
-        Utf8Input.Require(header, path, "the header", baseOffset: 8);
+        Utf8Input.RequireJson(header, path, "the header", baseOffset: 8);
         try
         {
             doc = JsonDocument.Parse(header, new JsonDocumentOptions { MaxDepth = 16 });

@@ -59,7 +59,7 @@ internal sealed class TensorSet : IDisposable
         try
         {
             byte[] bytes = File.ReadAllBytes(index);
-            Utf8Input.Require(bytes, index);
+            Utf8Input.RequireJson(bytes, index);
             using var doc = JsonDocument.Parse(bytes);
             if (doc.RootElement.ValueKind != JsonValueKind.Object ||
                 !doc.RootElement.TryGetProperty("weight_map", out var wm) || wm.ValueKind != JsonValueKind.Object)

@@ -94,6 +94,8 @@ internal sealed class BpeModel
         IReadOnlyList<MergeEntry> merges, BpeOptions options, string? mergesSource = null)
     {
         string mergesFile = mergesSource ?? source;
+        // When merges and vocabulary are separate files (vocab.json + merges.txt) a mismatch names both.
+        string inVocab = mergesFile == source ? "" : $" ({source})";
         // An empty vocabulary loads but cannot encode anything; say so here, naming the file, not at the first prompt.
         if (vocab.Count == 0) throw new InvalidDataException($"{source}: the vocabulary is empty; a tokenizer needs at least one token.");
         var tokenToId = new Dictionary<string, int>(vocab.Count, StringComparer.Ordinal);
@@ -119,11 +121,11 @@ internal sealed class BpeModel
         {
             var (left, right, where) = merges[rank];
             if (!tokenToId.TryGetValue(left, out int l))
-                throw new InvalidDataException($"{mergesFile}: {where}: token '{Show(left)}' is not in the vocabulary.");
+                throw new InvalidDataException($"{mergesFile}: {where}: token '{Show(left)}' is not in the vocabulary{inVocab}.");
             if (!tokenToId.TryGetValue(right, out int r))
-                throw new InvalidDataException($"{mergesFile}: {where}: token '{Show(right)}' is not in the vocabulary.");
+                throw new InvalidDataException($"{mergesFile}: {where}: token '{Show(right)}' is not in the vocabulary{inVocab}.");
             if (!tokenToId.TryGetValue(left + right, out int m))
-                throw new InvalidDataException($"{mergesFile}: {where}: merged token '{Show(left + right)}' is not in the vocabulary.");
+                throw new InvalidDataException($"{mergesFile}: {where}: merged token '{Show(left + right)}' is not in the vocabulary{inVocab}.");
             mergeTable[Key(l, r)] = (rank, m); // a repeated pair keeps its last rank, as GPT-2 and Hugging Face do
         }
 

@@ -11,7 +11,7 @@ internal static class JsonFiles
     public static JsonDocument Parse(string path)
     {
         byte[] bytes = File.ReadAllBytes(path);
-        Utf8Input.Require(bytes, path);
+        Utf8Input.RequireJson(bytes, path);
         try
         {
             return JsonDocument.Parse(bytes, s_options);
