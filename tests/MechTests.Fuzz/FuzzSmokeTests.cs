@@ -10,7 +10,7 @@ namespace MechTests.Fuzz;
 public sealed class FuzzSmokeTests(ITestOutputHelper output)
 {
     /// <summary>Mutated inputs per target in the smoke run.</summary>
-    private const int SmokeInputs = 150;
+    private const int SmokeInputs = 400;
 
     public static TheoryData<string> Targets() => new(FuzzTargets.All.Select(t => t.Name));
 
