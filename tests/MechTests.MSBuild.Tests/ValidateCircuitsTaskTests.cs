@@ -68,6 +68,25 @@ public sealed class ValidateCircuitsTaskTests : IDisposable
         Assert.Equal((ex.Code, ex.Line, ex.Column), (e.Code, e.LineNumber, e.ColumnNumber));
     }
 
+    /// <summary>
+    /// Issue 19: a stated shape no supported model has (2^31−1 layers) used to build the graph first and end the
+    /// build in OutOfMemoryException or MSB4181 naming no file; now it is MECH0107 at the value, immediately.
+    /// </summary>
+    [Fact]
+    public void AnImpossibleModelShapeIsALocatedErrorNotAnOutOfMemoryBuild()
+    {
+        var parsed = System.Text.Json.Nodes.JsonNode.Parse(CircuitText.Valid)!;
+        parsed["model"]!["nLayers"] = int.MaxValue;
+        string path = Write("huge.json", parsed.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        var (ok, _, engine) = Run(path);
+        Assert.False(ok);
+        var e = Assert.Single(engine.Errors);
+        Assert.Equal(CircuitFormatException.InvalidValueCode, e.Code);
+        Assert.Equal(path, e.File);
+        Assert.True(e.LineNumber > 0);
+        Assert.Equal("model.nLayers: 2147483647 is more than any supported model has (at most 1024).", e.Message);
+    }
+
     [Fact]
     public void OneRunReportsEveryBrokenFileAndKeepsTheValidOnes()
     {
