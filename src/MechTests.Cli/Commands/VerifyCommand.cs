@@ -38,19 +38,22 @@ internal static class VerifyCommand
             foreach (var path in files)
             {
                 string name = Path.GetFileNameWithoutExtension(path);
+                CircuitFile? received = null;
                 try
                 {
+                    // Accepting writes the snapshot: a folder that cannot take it fails this row before the work.
+                    if (verifier.Settings.Accepting) AtomicFile.CheckWritable(SnapshotVerifier.VerifiedPathOf(Path.ChangeExtension(path, null)), "snapshot");
                     var claim = CircuitFile.Read(path);
                     string modelPath = Path.GetFullPath(CliSupport.ModelPathFor(r.GetValue(model), claim));
                     if (!models.TryGetValue(modelPath, out var loaded)) models[modelPath] = loaded = CliSupport.LoadModel(modelPath);
-                    var received = CliSupport.WithStages($"verify {name}", s => CircuitPipeline.Rederive(claim, loaded, s, r.GetValue(allowWeights)), expectedStages: 7); // runs, scores, discovery, faithfulness, curves, completeness, minimality
+                    received = CliSupport.WithStages($"verify {name}", s => CircuitPipeline.Rederive(claim, loaded, s, r.GetValue(allowWeights)), expectedStages: 7); // runs, scores, discovery, faithfulness, curves, completeness, minimality
                     var result = verifier.Verify(received, Path.ChangeExtension(path, null));
                     rows.Add(new Row(name, path, result.Status.ToString().ToLowerInvariant(), received,
                         result.Diff is { } d ? $"accepted {d.Count} difference(s):\n{d.Render()}" : null));
                 }
                 catch (SnapshotMismatchException e)
                 {
-                    rows.Add(new Row(name, path, e.Failure == SnapshotFailure.Missing ? "missing" : "mismatch", CircuitFile.Read(e.ReceivedPath), e.Message));
+                    rows.Add(new Row(name, path, e.Failure == SnapshotFailure.Missing ? "missing" : "mismatch", received, e.Message));
                 }
                 catch (Exception e) when (e is InvalidDataException or InvalidOperationException or FormatException or IOException
                                               or UnauthorizedAccessException or ArgumentException or KeyNotFoundException or NotSupportedException)

@@ -150,9 +150,17 @@ public sealed class SnapshotVerifier
     private SnapshotMismatchException Fail(SnapshotFailure failure, string verifiedPath, string receivedPath, string text, CircuitDiffResult? diff,
         CircuitFile? verified, string what)
     {
-        AtomicFile.WriteAllText(receivedPath, text);
+        // A folder that cannot be written (read-only checkout, full disk) must not turn the mismatch into an I/O error
+        // that hides what differed: the failure still carries the diff, and says the received file is missing.
+        bool written = true;
+        try { AtomicFile.WriteAllText(receivedPath, text); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            written = false;
+            what += $"\n(received file not written: {e.Message})";
+        }
         string? report = null;
-        if (Settings.ReportWriter != null)
+        if (Settings.ReportWriter != null && written)
         {
             // The report is a convenience next to the real failure: if it cannot be written, say so and fail as before.
             try { report = Settings.ReportWriter.Write(verified, CircuitFile.Parse(text, receivedPath), diff, receivedPath); }
@@ -167,7 +175,7 @@ public sealed class SnapshotVerifier
         var msg = new System.Text.StringBuilder();
         msg.Append(what.TrimEnd('\n')).Append('\n');
         msg.Append("Verified: ").Append(verifiedPath).Append(File.Exists(verifiedPath) ? "" : " (missing)").Append('\n');
-        msg.Append("Received: ").Append(receivedPath).Append('\n');
+        msg.Append("Received: ").Append(receivedPath).Append(written ? "" : " (not written)").Append('\n');
         if (report != null) msg.Append("Report: ").Append(report).Append('\n');
         if (Settings.AcceptRequested && Settings.OnCi && !Settings.AcceptOnCiForced)
             msg.Append($"Not accepted: {SnapshotSettings.AcceptVariable} is set but this is a CI run (detected via {Settings.CiSignal}); snapshots are accepted locally and committed. Set {SnapshotSettings.AcceptOnCiVariable}=1 to force.\n");

@@ -51,6 +51,20 @@ public sealed class CliReliabilityTests : IDisposable
         Assert.Equal([$"error: I/O: --out '{folder}' is a folder; expected a file name."], stderr.TrimEnd().Split('\n'));
     }
 
+    [Fact]
+    public void VerifyAcceptChecksTheSnapshotDestinationBeforeRederiving()
+    {
+        var (code, _, stderr) = CliRunner.RunClean(null, CheapDiscover(Path.Combine(_dir, "c.json")));
+        Assert.True(code == 0, stderr);
+        string blocked = Directory.CreateDirectory(Path.Combine(_dir, "c.verified.json")).FullName;
+        (code, string stdout, stderr) = CliRunner.RunClean(null, "verify", Path.Combine(_dir, "c.json"), "--accept", "--json");
+        Assert.Equal(1, code);
+        var row = JsonDocument.Parse(stdout).RootElement.GetProperty("circuits")[0];
+        Assert.Equal("error", row.GetProperty("status").GetString());
+        Assert.Equal($"{Path.Combine(_dir, "c.json")}: snapshot '{blocked}' is a folder; expected a file name.", row.GetProperty("message").GetString());
+        Assert.DoesNotContain("verify c:", stderr); // no stage ran
+    }
+
     [Theory]
     [InlineData("diff", "circuits/name-copy.json", "circuits/name-copy.json", "--jsn")]
     [InlineData("agreement", "--task")]

@@ -1,0 +1,34 @@
+using MechTests.Circuits;
+using MechTests.Tests.Circuits;
+using Xunit;
+
+namespace MechTests.Tests.Reliability;
+
+/// <summary>
+/// Issue 19, defect 4 in the library: a received file that cannot be written (read-only folder, full disk) ended the
+/// check in an IOException that hid what differed. The mismatch is still reported, with its diff, and says so.
+/// </summary>
+public class SnapshotIoTests
+{
+    private static CircuitFile File(int n)
+    {
+        var runs = CircuitFixtures.Gpt2Runs;
+        var d = CircuitDiscovery.TopN(runs.Graph, CircuitFixtures.Gpt2EdgeEffects, n);
+        return CircuitFile.Create(d, CircuitFixtures.Identity(runs), TaskReference.Inline(runs.Task));
+    }
+
+    [Fact]
+    public void AReceivedFileThatCannotBeWrittenStillReportsTheMismatch()
+    {
+        using var tmp = CircuitFixtures.Temp();
+        new SnapshotVerifier(new SnapshotSettings { AcceptRequested = true }).Verify(File(25), tmp.File("c"));
+        // A folder where the received file goes: the rename onto it fails as on a read-only or full disk.
+        Directory.CreateDirectory(tmp.File("c.received.json"));
+        var e = Assert.Throws<SnapshotMismatchException>(() => new SnapshotVerifier(new SnapshotSettings()).Verify(File(20), tmp.File("c")));
+        Assert.Equal(SnapshotFailure.Mismatch, e.Failure);
+        Assert.Contains("Edges removed", e.Message);
+        Assert.Contains("(received file not written: ", e.Message);
+        Assert.Contains($"Received: {tmp.File("c.received.json")} (not written)", e.Message);
+        Assert.Empty(Directory.GetFiles(tmp.Path, ".*.tmp")); // the temporary file went with the failure
+    }
+}
