@@ -174,11 +174,15 @@ internal static class CliSupport
         return Figure(file, metric);
     }
 
-    /// <summary>Writes JSON to stdout with invariant, round-trippable numbers.</summary>
+    /// <summary>
+    /// Writes JSON to stdout with invariant, round-trippable numbers and names as written (<c>a0.h0->a1.h2&lt;q&gt;</c>,
+    /// not <c>\u003E</c>/<c>\u003C</c>): the default encoder escapes HTML-sensitive characters for embedding in web
+    /// pages, which stdout is not; quotes, backslashes and control characters are still escaped.
+    /// </summary>
     public static void WriteJson(Action<Utf8JsonWriter> write)
     {
         using var stdout = Console.OpenStandardOutput();
-        using (var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = false }))
+        using (var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
             write(w);
         stdout.WriteByte((byte)'\n');
     }
