@@ -200,13 +200,16 @@ internal static class CliSupport
     }
 
     /// <summary>
-    /// Writes JSON to stdout with invariant, round-trippable numbers. The document is built in memory first, so a
-    /// failure half-way (e.g. a value JSON cannot hold) leaves stdout empty instead of holding a truncated document.
+    /// Writes JSON to stdout with invariant, round-trippable numbers and names as written (<c>a0.h0->a1.h2&lt;q&gt;</c>,
+    /// not <c>\u003E</c>/<c>\u003C</c>): the default encoder escapes HTML-sensitive characters for embedding in web
+    /// pages, which stdout is not; quotes, backslashes and control characters are still escaped. The document is built
+    /// in memory first, so a failure half-way (e.g. a value JSON cannot hold) leaves stdout empty instead of holding a
+    /// truncated document.
     /// </summary>
     public static void WriteJson(Action<Utf8JsonWriter> write)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = false }))
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
             write(w);
         using var stdout = Console.OpenStandardOutput();
         stdout.Write(buffer.WrittenSpan);

@@ -122,7 +122,7 @@ public sealed class AttributionAssertions : ReferenceTypeAssertions<AttributionR
     }
 
     /// <summary>
-    /// Asserts the false-negative claim of methods.md §5: outside the attribution's verified top
+    /// Asserts the false-negative claim of docs/methods.md §5: outside the attribution's verified top
     /// (<see cref="MissedEffectOptions.VerifiedTop"/>), no patched component has |effect| ≥
     /// <paramref name="effectThreshold"/>, and the zero-failure bound on the fraction of the pool with such an effect
     /// is at most <paramref name="fraction"/> (<see cref="MissedEffectDiagnostic"/>). On failure the message names the

@@ -9,7 +9,7 @@ using MechTests.Tasks;
 namespace MechTests.FluentAssertions;
 
 /// <summary>
-/// The causal claims about a circuit (methods.md §8) — faithful, complete, minimal — checked against a model with
+/// The causal claims about a circuit (docs/methods.md §8) — faithful, complete, minimal — checked against a model with
 /// corrupted-patch ablation at all positions. Shared by <see cref="CircuitAssertions"/> and
 /// <see cref="CircuitFileAssertions"/>. Each claim takes the model and task (run once for that call), a
 /// <see cref="LoadedModel"/> and task, or prepared <see cref="TaskRuns"/> so that a test checking several claims

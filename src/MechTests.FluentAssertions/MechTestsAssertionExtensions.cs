@@ -27,6 +27,13 @@ public static class MechTestsAssertionExtensions
         return new CircuitAssertions(circuit);
     }
 
+    /// <summary>Assertions on a discovered circuit (what <see cref="CircuitDiscovery"/> returns): the claims on its circuit.</summary>
+    /// <param name="discovery">The discovery result (may be null: the assertions then fail).</param>
+    /// <example><code>
+    /// CircuitDiscovery.TopN(runs.Graph, EdgeAttribution.AtPStar(runs).Scores, 20).Should().BeFaithful(runs, atLeast: 0.5);
+    /// </code></example>
+    public static CircuitAssertions Should(this DiscoveryResult discovery) => (discovery?.Circuit!).Should();
+
     /// <summary>Assertions on a circuit file: the circuit claims on its circuit, and matching its verified snapshot.</summary>
     /// <param name="file">The circuit file (may be null: the assertions then fail).</param>
     /// <example><code>

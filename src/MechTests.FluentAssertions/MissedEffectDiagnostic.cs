@@ -5,7 +5,7 @@ using MechTests.Tasks;
 namespace MechTests.FluentAssertions;
 
 /// <summary>
-/// Runs the false-negative diagnostic of methods.md §5 on an attribution: rank by |score|, set the top
+/// Runs the false-negative diagnostic of docs/methods.md §5 on an attribution: rank by |score|, set the top
 /// <see cref="MissedEffectOptions.VerifiedTop"/> aside as verified, patch a uniform sample of the rest exactly
 /// (zero-failure bound), and screen the rest with the subsampling estimate ĉ_SS, patching its suspects exactly.
 /// </summary>

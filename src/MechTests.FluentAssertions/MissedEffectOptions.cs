@@ -2,7 +2,7 @@ namespace MechTests.FluentAssertions;
 
 /// <summary>
 /// Settings of the false-negative diagnostic behind <see cref="AttributionAssertions.HaveMissedEffectBoundBelow(Patching.TaskRuns, double, double, MissedEffectOptions, string, object[])"/>
-/// (methods.md §5).
+/// (docs/methods.md §5).
 /// </summary>
 /// <example><code>
 /// var options = new MissedEffectOptions { VerifiedTop = 10, Samples = 60, Confidence = 0.95, Seed = 1 };

@@ -1,7 +1,7 @@
 namespace MechTests.FluentAssertions;
 
 /// <summary>
-/// The false-negative diagnostic of an attribution (methods.md §5): after the top-ranked components are verified,
+/// The false-negative diagnostic of an attribution (docs/methods.md §5): after the top-ranked components are verified,
 /// how much of the rest (the pool) could have a missed effect |c| ≥ θ. A uniform sample of k pool members is
 /// patched exactly; if none has |c| ≥ θ, then with confidence 1 − α the fraction of the pool with |c| ≥ θ is at
 /// most 1 − α^(1/k) (<see cref="Attribution.Subsampling.ZeroFailureBound"/>). A subsampling screen (ĉ_SS over

@@ -62,7 +62,7 @@ internal sealed class ScoredComponents
 
     /// <summary>
     /// The subsampling estimate ĉ_SS(n) = mean[ΔL | n∈S] − mean[ΔL | n∉S] over random subsets S of the pool
-    /// (methods.md §5): <see cref="Subsampling.Estimate"/> for nodes; for edges the same estimator with each subset
+    /// (docs/methods.md §5): <see cref="Subsampling.Estimate"/> for nodes; for edges the same estimator with each subset
     /// patched in one pass by <see cref="EdgePatching.MetricWithPatchedEdges"/>.
     /// </summary>
     public IReadOnlyDictionary<string, double> Subsample(TaskRuns runs, IReadOnlyList<int> pool, int samples, double p, int seed)

@@ -79,10 +79,11 @@ public sealed class SnapshotAssertionTests : IDisposable
     [Fact]
     public void OnCiAcceptingIsRefusedUnlessForced()
     {
-        var onCi = new SnapshotSettings { AcceptRequested = true, CiSignal = "GITHUB_ACTIONS" };
+        var onCi = new SnapshotSettings { AcceptRequested = true, AcceptRequestedBy = "-p:MechTestsAccept=true", CiSignal = "GITHUB_ACTIONS" };
         string m = Fails.With(() => Models.InductionFile(Planted).Should().MatchVerifiedSnapshot(X, onCi));
-        m.Should().Contain("Not accepted: MECHTESTS_ACCEPT is set but this is a CI run (detected via GITHUB_ACTIONS)")
-            .And.Contain("MECHTESTS_ACCEPT_ON_CI=1");
+        m.Should().Contain("Not accepted: -p:MechTestsAccept=true was requested, but this is a CI run (detected via GITHUB_ACTIONS)")
+            .And.Contain("on your own machine").And.Contain("MECHTESTS_ACCEPT_ON_CI=1")
+            .And.NotContain("To accept the received file, run:");
         File.Exists(X + ".verified.json").Should().BeFalse();
 
         Models.InductionFile(Planted).Should().MatchVerifiedSnapshot(X, onCi with { AcceptOnCiForced = true }).Which.Status.Should().Be(SnapshotStatus.Created);
@@ -101,8 +102,11 @@ public sealed class SnapshotAssertionTests : IDisposable
         }
         else
         {
+            // Locally the command to run; on CI (where it would be refused) the command for the user's own machine.
             Fails.With(() => Models.InductionFile(Planted).Should().MatchVerifiedSnapshot(X))
-                .Should().Contain("To accept the received file, run: dotnet test -p:MechTestsAccept=true");
+                .Should().Contain(expected.OnCi
+                    ? "To accept, run 'dotnet test -p:MechTestsAccept=true' on your own machine"
+                    : "To accept the received file, run: dotnet test -p:MechTestsAccept=true");
             File.Exists(X + ".verified.json").Should().BeFalse();
         }
     }

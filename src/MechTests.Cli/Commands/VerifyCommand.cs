@@ -30,6 +30,7 @@ internal static class VerifyCommand
             var verifier = new SnapshotVerifier(env with
             {
                 AcceptRequested = env.AcceptRequested || r.GetValue(accept),
+                AcceptRequestedBy = r.GetValue(accept) ? "--accept" : env.AcceptRequestedBy,
                 AcceptCommand = $"mechtests verify --accept {string.Join(' ', given)}",
                 ReportWriter = Reports.SnapshotReportWriter.Instance,
             });

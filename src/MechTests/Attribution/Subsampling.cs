@@ -4,7 +4,7 @@ using MechTests.Tasks;
 
 namespace MechTests.Attribution;
 
-/// <summary>The result of the subsampling diagnostic (methods.md §5).</summary>
+/// <summary>The result of the subsampling diagnostic (docs/methods.md §5).</summary>
 /// <param name="Estimates">ĉ_SS(n) = mean[ΔL | n∈S] − mean[ΔL | n∉S] for every node of the pool.</param>
 /// <param name="Samples">Number of random subsets patched (one forward pass each).</param>
 /// <param name="InclusionProbability">p, the chance each node is in a subset.</param>

@@ -56,6 +56,7 @@ public sealed record BuildFacts(string? ProjectDirectory, string? CircuitsDirect
         return s with
         {
             AcceptRequested = s.AcceptRequested || Accept,
+            AcceptRequestedBy = s.AcceptRequestedBy ?? (Accept ? "-p:MechTestsAccept=true" : null),
             AcceptOnCiForced = s.AcceptOnCiForced || AcceptOnCi,
             AcceptCommand = ProjectDirectory != null ? "dotnet test -p:MechTestsAccept=true" : s.AcceptCommand,
         };

@@ -8,7 +8,7 @@ namespace MechTests.Circuits;
 /// The canonical JSON layout of circuit files, chosen so that the same content always gives the same bytes and a
 /// changed circuit gives a small, readable diff: object keys sorted (ordinal), 2-space indentation, every array
 /// element on its own line in compact single-line form (one edge per line), LF line endings with a final newline,
-/// invariant culture, numbers rounded to <see cref="SignificantDigits"/> significant digits (integers below 10^15
+/// invariant culture, numbers rounded to <see cref="SignificantDigits"/> significant digits half to even (integers below 10^15
 /// exactly), non-finite numbers written as <c>null</c>, strings escaped minimally (no <c>\u003C</c> for &lt;).
 /// </summary>
 /// <example><code>
@@ -35,14 +35,55 @@ public static class CanonicalJson
         return sb.ToString();
     }
 
-    /// <summary>The canonical text of a number: rounded to 6 significant digits, shortest round-trip form, −0 as 0, non-finite as <c>null</c>.</summary>
+    /// <summary>
+    /// The canonical text of a number: integers below 10^15 exactly; others rounded to <see cref="SignificantDigits"/>
+    /// significant digits, half to even on the double's exact decimal value, then written in the shortest form that
+    /// reads back as that rounded value (<c>0.333333</c>, <c>1.5E-07</c>); −0 as <c>0</c>; NaN and ±∞ as <c>null</c>.
+    /// </summary>
+    /// <remarks>
+    /// The rounding depends only on the double, never on culture or platform formatting defaults, so the same value
+    /// always gives the same text. Six digits keep rounding (≤ 5e-6 relative) far inside the default tolerances.
+    /// </remarks>
+    /// <example><code>
+    /// CanonicalJson.Number(1.0 / 3);      // "0.333333"
+    /// CanonicalJson.Number(123456.5);     // "123456" (a tie: half to even)
+    /// CanonicalJson.Number(123457.5);     // "123458"
+    /// CanonicalJson.Number(-0.0);         // "0"
+    /// </code></example>
     public static string Number(double x)
     {
         if (!double.IsFinite(x)) return "null";
         if (x == 0) return "0";
         if (x == Math.Floor(x) && Math.Abs(x) < 1e15) return x.ToString("R", CultureInfo.InvariantCulture);
-        double rounded = double.Parse(x.ToString("G" + SignificantDigits, CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
-        return rounded.ToString("R", CultureInfo.InvariantCulture);
+        return RoundHalfEven(x, SignificantDigits).ToString("R", CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// <paramref name="x"/> rounded to <paramref name="digits"/> significant digits, ties to even, decided on its exact
+    /// decimal expansion. 24 significant digits of it are enough: neighbouring doubles are at least ~1e-16 apart
+    /// (relative), so a double that is not exactly a tie shows a non-zero digit after the 5 within them.
+    /// </summary>
+    private static double RoundHalfEven(double x, int digits)
+    {
+        // "E23": d.ddd…(23 digits)E±xxx, correctly rounded from the exact value (.NET Core 3.0+ formatting is exact).
+        string e = Math.Abs(x).ToString("E23", CultureInfo.InvariantCulture);
+        int ePos = e.IndexOf('E');
+        string mantissa = e[..ePos].Replace(".", "", StringComparison.Ordinal);
+        int exponent = int.Parse(e.AsSpan(ePos + 1), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+        var kept = mantissa[..digits].ToCharArray();
+        char next = mantissa[digits];
+        bool restZero = mantissa.AsSpan(digits + 1).IndexOfAnyExcept('0') < 0;
+        bool up = next > '5' || (next == '5' && (!restZero || (kept[^1] - '0') % 2 == 1));
+        if (up)
+        {
+            int i = digits - 1;
+            while (i >= 0 && kept[i] == '9') kept[i--] = '0';
+            if (i >= 0) kept[i]++;
+            else { kept = ['1', .. kept[..^1]]; exponent++; }
+        }
+        string text = $"{kept[0]}.{new string(kept, 1, digits - 1)}E{exponent.ToString(CultureInfo.InvariantCulture)}";
+        double value = double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture);
+        return x < 0 ? -value : value;
     }
 
     /// <summary>A number as the canonical writer will store it (so in-memory values can be compared with read-back ones).</summary>

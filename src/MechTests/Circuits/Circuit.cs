@@ -157,7 +157,7 @@ public sealed class Circuit
     }
 
     /// <summary>
-    /// Prunes to a fixed point (methods.md §7): repeatedly drops nodes with no incoming or no outgoing circuit edge
+    /// Prunes to a fixed point (docs/methods.md §7): repeatedly drops nodes with no incoming or no outgoing circuit edge
     /// (<c>input</c> always counts as having inputs; <c>logits</c> is always present) and edges whose endpoint was
     /// dropped or is not a member. The result has no dangling node or edge; pruning it again changes nothing.
     /// </summary>

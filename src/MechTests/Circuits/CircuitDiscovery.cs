@@ -3,7 +3,7 @@ using MechTests.Graphs;
 namespace MechTests.Circuits;
 
 /// <summary>
-/// Turns scores (attribution or exact patching, by edge or node name) into circuits (methods.md §7): top-n,
+/// Turns scores (attribution or exact patching, by edge or node name) into circuits (docs/methods.md §7): top-n,
 /// threshold, greedy-from-logits and ACDC, plus node-level top-n/threshold. Every method is deterministic (ties are
 /// broken by graph order), prunes at the end, and records its parameters — the ranking among them — in the result.
 /// </summary>

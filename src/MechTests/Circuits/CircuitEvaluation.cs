@@ -12,7 +12,7 @@ namespace MechTests.Circuits;
 public sealed record FaithfulnessResult(double Value, double CircuitMetric, double CleanMetric, double CorruptedMetric, int Edges, EvaluationConventions Conventions);
 
 /// <summary>
-/// Evaluates circuits (methods.md §8) with corrupted-patch ablation at all positions: the circuit run is one clean
+/// Evaluates circuits (docs/methods.md §8) with corrupted-patch ablation at all positions: the circuit run is one clean
 /// pass per batch in which every edge outside the circuit carries its corrupted value
 /// (<see cref="EdgePatching.MetricWithPatchedEdges"/>). Faithfulness, faithfulness curves with CPR/CMD,
 /// completeness and minimality; each result records its conventions.

@@ -38,13 +38,19 @@ public sealed record SnapshotSettings
     /// <summary>Whether accepting was asked for.</summary>
     public bool AcceptRequested { get; init; }
 
+    /// <summary>
+    /// How accepting was asked for, as the user wrote it — <c>MECHTESTS_ACCEPT=1</c>, <c>-p:MechTestsAccept=true</c>,
+    /// <c>--accept</c> — so a refusal names what the user actually did. Null when not requested.
+    /// </summary>
+    public string? AcceptRequestedBy { get; init; }
+
     /// <summary>Whether accepting on CI was forced.</summary>
     public bool AcceptOnCiForced { get; init; }
 
     /// <summary>The CI signal found (e.g. <c>GITHUB_ACTIONS</c>), or null when not on CI.</summary>
     public string? CiSignal { get; init; }
 
-    /// <summary>The command a failure message tells people to run to accept.</summary>
+    /// <summary>The command a failure message tells people to run (on their own machine, never on CI) to accept.</summary>
     public string AcceptCommand { get; init; } = $"{AcceptVariable}=1 dotnet test";
 
     /// <summary>Optional diff tool for local runs (never launched on CI).</summary>
@@ -63,9 +69,11 @@ public sealed record SnapshotSettings
     public static SnapshotSettings FromEnvironment(Func<string, string?>? getVariable = null)
     {
         getVariable ??= Environment.GetEnvironmentVariable;
+        bool requested = IsTrue(getVariable(AcceptVariable));
         return new SnapshotSettings
         {
-            AcceptRequested = IsTrue(getVariable(AcceptVariable)),
+            AcceptRequested = requested,
+            AcceptRequestedBy = requested ? $"{AcceptVariable}={getVariable(AcceptVariable)}" : null,
             AcceptOnCiForced = IsTrue(getVariable(AcceptOnCiVariable)),
             CiSignal = DetectCi(getVariable),
         };

@@ -177,10 +177,24 @@ public sealed class SnapshotVerifier
         msg.Append("Verified: ").Append(verifiedPath).Append(File.Exists(verifiedPath) ? "" : " (missing)").Append('\n');
         msg.Append("Received: ").Append(receivedPath).Append(written ? "" : " (not written)").Append('\n');
         if (report != null) msg.Append("Report: ").Append(report).Append('\n');
-        if (Settings.AcceptRequested && Settings.OnCi && !Settings.AcceptOnCiForced)
-            msg.Append($"Not accepted: {SnapshotSettings.AcceptVariable} is set but this is a CI run (detected via {Settings.CiSignal}); snapshots are accepted locally and committed. Set {SnapshotSettings.AcceptOnCiVariable}=1 to force.\n");
-        msg.Append("To accept the received file, run: ").Append(Settings.AcceptCommand);
+        msg.Append(AcceptAdvice(Settings));
         return new SnapshotMismatchException(failure, verifiedPath, receivedPath, diff, msg.ToString()) { ReportPath = report };
+    }
+
+    /// <summary>
+    /// What to do about a failure, fitted to where it ran: locally, the accept command; on CI (where accepting is
+    /// refused), that the command is for the user's own machine — and, when accepting was asked for here, that it was
+    /// refused and how it was asked for.
+    /// </summary>
+    internal static string AcceptAdvice(SnapshotSettings settings)
+    {
+        if (!settings.OnCi || settings.AcceptOnCiForced) return "To accept the received file, run: " + settings.AcceptCommand;
+        var advice = new System.Text.StringBuilder();
+        if (settings.AcceptRequested)
+            advice.Append($"Not accepted: {settings.AcceptRequestedBy ?? "accepting"} was requested, but this is a CI run (detected via {settings.CiSignal}), where snapshots are never accepted. ");
+        advice.Append($"To accept, run '{settings.AcceptCommand}' on your own machine and commit the verified file")
+            .Append($" (or set {SnapshotSettings.AcceptOnCiVariable}=1 on CI to force it).");
+        return advice.ToString();
     }
 
     private static void DeleteIfExists(string path)

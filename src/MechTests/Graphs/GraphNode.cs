@@ -26,7 +26,7 @@ public enum Port
     V,
 }
 
-/// <summary>A node of the residual-stream graph (methods.md §1). Names: <c>input</c>, <c>a3.h2</c>, <c>m5</c>, <c>logits</c>.</summary>
+/// <summary>A node of the residual-stream graph (docs/methods.md §1). Names: <c>input</c>, <c>a3.h2</c>, <c>m5</c>, <c>logits</c>.</summary>
 public sealed record GraphNode(string Name, NodeKind Kind, int Layer, int Head, int ForwardIndex)
 {
     /// <summary>Whether other nodes read this node's output (every node but <c>logits</c>).</summary>

@@ -10,7 +10,7 @@ namespace MechTests.Patching;
 /// <summary>
 /// Edge-level activation patching by residual linearity: patching u → v adds z_u(corrupted) − z_u(this run) to v's
 /// input and changes nothing else. Single edges reuse everything upstream of the child; a set of edges is patched in
-/// one pass (the circuit run of methods.md §8).
+/// one pass (the circuit run of docs/methods.md §8).
 /// </summary>
 /// <example><code>
 /// var each = EdgePatching.RunEach(runs);                               // one effect per edge

@@ -77,6 +77,13 @@ public class CircuitFileTests
     [InlineData(123456789.0, "123456789")]
     [InlineData(1e-7 / 3, "3.33333E-08")]
     [InlineData(-2.5, "-2.5")]
+    [InlineData(123456.5, "123456")] // exact ties (the halves are exact in binary): to the even digit
+    [InlineData(123457.5, "123458")]
+    [InlineData(-123456.5, "-123456")]
+    [InlineData(999999.5, "1000000")] // the carry moves the exponent
+    [InlineData(0.12345650000000001, "0.123457")] // not ties: these doubles lie just above / below 0.1234565
+    [InlineData(0.1234565, "0.123456")]
+    [InlineData(-1e-300 / 7, "-1.42857E-301")]
     [InlineData(double.NaN, "null")]
     [InlineData(double.PositiveInfinity, "null")]
     public void NumbersAreRoundedToSixSignificantDigitsInvariantly(double x, string expected)

@@ -138,13 +138,40 @@ public class SnapshotTests
                 Assert.Equal(variable, verifier.Settings.CiSignal);
                 Assert.False(verifier.Settings.Accepting);
                 var e = Assert.Throws<SnapshotMismatchException>(() => verifier.Verify(changed, tmp.File("c")));
-                Assert.Contains($"Not accepted: MECHTESTS_ACCEPT is set but this is a CI run (detected via {variable})", e.Message);
+                Assert.Contains($"Not accepted: MECHTESTS_ACCEPT=1 was requested, but this is a CI run (detected via {variable})", e.Message);
+                // The accept command is for the user's machine; CI would refuse it.
+                Assert.EndsWith("To accept, run 'MECHTESTS_ACCEPT=1 dotnet test' on your own machine and commit the verified file (or set MECHTESTS_ACCEPT_ON_CI=1 on CI to force it).", e.Message);
                 Assert.Equal(committed, Text(tmp.File("c.verified.json")));
             }
         }
         using (new EnvironmentScope((SnapshotSettings.AcceptVariable, "1"), ("CI", "true"), (SnapshotSettings.AcceptOnCiVariable, "1")))
             Assert.Equal(SnapshotStatus.Updated, new SnapshotVerifier().Verify(changed, tmp.File("c")).Status);
         Assert.Equal(changed.ToJson(), Text(tmp.File("c.verified.json")));
+    }
+
+    [Fact]
+    public void TheRefusalNamesHowAcceptingWasRequested()
+    {
+        using var tmp = CircuitFixtures.Temp();
+        new SnapshotVerifier(Accept).Verify(File(), tmp.File("c"));
+        var changed = File(faithfulness: 0.5);
+        Func<string, string?> ci = name => name == "CI" ? "true" : null;
+        // dotnet test -p:MechTestsAccept=true on CI: the build fact, not an environment variable the user never set.
+        var byBuild = new BuildFacts(tmp.Path, null, Accept: true, AcceptOnCi: false, Strict: false).SnapshotSettings(ci);
+        Assert.Equal("-p:MechTestsAccept=true", byBuild.AcceptRequestedBy);
+        var e = Assert.Throws<SnapshotMismatchException>(() => new SnapshotVerifier(byBuild).Verify(changed, tmp.File("c")));
+        Assert.Contains("Not accepted: -p:MechTestsAccept=true was requested, but this is a CI run (detected via CI)", e.Message);
+        Assert.Contains("To accept, run 'dotnet test -p:MechTestsAccept=true' on your own machine", e.Message);
+        Assert.DoesNotContain("MECHTESTS_ACCEPT=", e.Message);
+        // On CI without a request: no refusal, only where to accept.
+        var plain = new BuildFacts(tmp.Path, null, Accept: false, AcceptOnCi: false, Strict: false).SnapshotSettings(ci);
+        e = Assert.Throws<SnapshotMismatchException>(() => new SnapshotVerifier(plain).Verify(changed, tmp.File("c")));
+        Assert.DoesNotContain("Not accepted", e.Message);
+        Assert.EndsWith("To accept, run 'dotnet test -p:MechTestsAccept=true' on your own machine and commit the verified file (or set MECHTESTS_ACCEPT_ON_CI=1 on CI to force it).", e.Message);
+        // Locally the plain command.
+        var local = new BuildFacts(tmp.Path, null, Accept: false, AcceptOnCi: false, Strict: false).SnapshotSettings(_ => null);
+        e = Assert.Throws<SnapshotMismatchException>(() => new SnapshotVerifier(local).Verify(changed, tmp.File("c")));
+        Assert.EndsWith("To accept the received file, run: dotnet test -p:MechTestsAccept=true", e.Message);
     }
 
     [Fact]

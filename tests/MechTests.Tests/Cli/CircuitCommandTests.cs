@@ -97,10 +97,20 @@ public sealed class CircuitCommandTests : IDisposable
         Assert.False(File.Exists(verified));
         Assert.True(File.Exists(received));
 
-        // Asked for, but on CI: refused.
+        // Asked for, but on CI: refused, and the message names what was actually given and where to accept instead.
         (code, stdout, _) = CliRunner.RunClean(new Dictionary<string, string> { ["CI"] = "true", ["MECHTESTS_ACCEPT"] = "1" }, "verify", _dir, "--json");
         Assert.Equal(1, code);
         Assert.False(File.Exists(verified));
+        string refused = JsonDocument.Parse(stdout).RootElement.GetProperty("circuits")[0].GetProperty("message").GetString()!;
+        Assert.Contains("Not accepted: MECHTESTS_ACCEPT=1 was requested, but this is a CI run (detected via CI)", refused);
+        (code, stdout, _) = CliRunner.RunClean(new Dictionary<string, string> { ["CI"] = "true" }, "verify", _dir, "--accept", "--json");
+        Assert.Equal(1, code);
+        Assert.False(File.Exists(verified));
+        refused = JsonDocument.Parse(stdout).RootElement.GetProperty("circuits")[0].GetProperty("message").GetString()!;
+        Assert.Contains("Not accepted: --accept was requested, but this is a CI run (detected via CI)", refused);
+        Assert.DoesNotContain("MECHTESTS_ACCEPT=", refused);
+        Assert.Contains($"To accept, run 'mechtests verify --accept {_dir}' on your own machine and commit the verified file", refused);
+        Assert.DoesNotContain("To accept the received file, run:", refused);
 
         (code, stdout, _) = CliRunner.RunClean(new Dictionary<string, string> { ["MECHTESTS_ACCEPT"] = "1" }, "verify", _dir, "--json");
         Assert.Equal(0, code);

@@ -84,5 +84,8 @@ public class CliTests
         Assert.Equal("signed_mean", attr.GetProperty("aggregation").GetString());
         Assert.True(attr.GetProperty("scores").TryGetProperty("a4.h0->logits", out _));
         Assert.True(attr.GetProperty("scores").TryGetProperty("input->a0.h3<k>", out _));
+        // Names print as written, so grep and eyes find them: no \u003E / \u003C escapes.
+        Assert.Contains("\"input->a0.h3<k>\":", stdout2);
+        Assert.DoesNotContain("\\u003", stdout2);
     }
 }
