@@ -57,13 +57,13 @@ internal static class CliSupport
     public static (int Code, string Text) Classify(Exception e) => e switch
     {
         InvalidDataException or ArgumentException or FileNotFoundException or DirectoryNotFoundException or KeyNotFoundException
-            or NotSupportedException or InvalidOperationException or FormatException => (UsageError, $"error: {OneLine(Message(e))}"),
-        IOException or UnauthorizedAccessException => (IoError, $"error: I/O: {OneLine(e.Message)}"),
-        _ => (InternalError, $"internal error: {e.GetType().Name}: {OneLine(e.Message)} (a bug in MechTests; MECHTESTS_TRACE=1 prints the stack trace)"),
+            or NotSupportedException or InvalidOperationException or FormatException => (UsageError, $"error: {Trimmed(Message(e))}"),
+        IOException or UnauthorizedAccessException => (IoError, $"error: I/O: {Trimmed(e.Message)}"),
+        _ => (InternalError, $"internal error: {e.GetType().Name}: {Trimmed(e.Message)} (a bug in MechTests; MECHTESTS_TRACE=1 prints the stack trace)"),
     };
 
-    // Messages with several lines (a diff, a list) stay intact; only trailing whitespace is trimmed.
-    private static string OneLine(string message) => message.TrimEnd();
+    // Messages of several lines (a diff, a list) stay whole; the error itself is their first line.
+    private static string Trimmed(string message) => message.TrimEnd();
 
     /// <summary>A console on stderr for progress, so stdout stays machine-readable.</summary>
     /// <summary>

@@ -80,6 +80,24 @@ public sealed class CliReliabilityTests : IDisposable
     }
 
     [Fact]
+    public void EveryFailureClassHasItsExitCodeAndOneLine()
+    {
+        var cases = new (Exception Error, int Code, string Text)[]
+        {
+            (new InvalidDataException("m.json: bad"), 2, "error: m.json: bad"),
+            (new FileNotFoundException("x.json: not found"), 2, "error: x.json: not found"),
+            (new DirectoryNotFoundException("--out: folder 'f' does not exist."), 2, "error: --out: folder 'f' does not exist."),
+            (new CircuitFormatException("c.json", 3, 4, "model", "bad"), 2, "error: c.json(3,4): model: bad"),
+            (new IOException("No space left on device : '/tmp/x'"), 3, "error: I/O: No space left on device : '/tmp/x'"),
+            (new UnauthorizedAccessException("Access to the path '/r/x' is denied."), 3, "error: I/O: Access to the path '/r/x' is denied."),
+            (new NullReferenceException("Object reference not set to an instance of an object."), 4,
+                "internal error: NullReferenceException: Object reference not set to an instance of an object. (a bug in MechTests; MECHTESTS_TRACE=1 prints the stack trace)"),
+        };
+        foreach (var (error, code, text) in cases)
+            Assert.Equal((code, text), MechTests.Cli.CliSupport.Classify(error));
+    }
+
+    [Fact]
     public void AStaleTemporaryFileOfAKilledWriterIsRemovedByTheNextWrite()
     {
         using var exited = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("true") { UseShellExecute = false })!;

@@ -36,6 +36,25 @@ public class NonFiniteWeightTests
     }
 
     [Fact]
+    public void AFusedQkvTensorIsCheckedBeforeItIsSplit()
+    {
+        using var dir = new TempDir();
+        string folder = Gpt2With(dir, "transformer.h.0.attn.c_attn.weight", 3, float.NaN);
+        var e = Assert.Throws<InvalidDataException>(() => ModelLoader.Load(folder));
+        Assert.Equal($"{Path.Combine(folder, "model.safetensors")}: tensor 'transformer.h.0.attn.c_attn.weight' has a non-finite value (NaN) at element 3; every weight must be a finite number.", e.Message);
+    }
+
+    [Fact]
+    public void WeightsMadeInMemoryAreCheckedByName()
+    {
+        var weights = MechTests.Models.RandomWeights.Create(MechTests.Models.ModelPresets.Tiny(MechTests.Models.Architecture.Llama), 3);
+        WeightChecks.CheckFinite(weights, "tiny");
+        weights.Layers[1].WOut[5] = float.NegativeInfinity;
+        var e = Assert.Throws<InvalidDataException>(() => WeightChecks.CheckFinite(weights, "tiny"));
+        Assert.Equal("tiny: weight 'blocks.1.mlp.W_out' has a non-finite value (-Infinity) at element 5; every weight must be a finite number.", e.Message);
+    }
+
+    [Fact]
     public void ALlama2cFileWithANaNWeightIsRefusedNamingTheFileAndTheWeight()
     {
         using var dir = new TempDir();
@@ -47,7 +66,7 @@ public class NonFiniteWeightTests
         File.WriteAllBytes(bin, bytes);
         var e = Assert.Throws<InvalidDataException>(() => ModelLoader.Load(bin));
         Assert.Contains(bin, e.Message);
-        Assert.Contains("weight 'embed.W_E' has a non-finite value (NaN) at element 1000", e.Message);
+        Assert.Equal($"{bin}: 'token_embedding' has a non-finite value (NaN) at element 1000; every weight must be a finite number.", e.Message);
     }
 
     /// <summary>A copy of the reference GPT-2 folder with one element of <paramref name="tensor"/> replaced.</summary>
@@ -73,12 +92,12 @@ public class NonFiniteWeightTests
         using var dir = new TempDir();
         string folder = Gpt2With(dir, "transformer.h.1.mlp.c_proj.weight", 7, float.PositiveInfinity);
         var e = Assert.Throws<InvalidDataException>(() => ModelLoader.Load(folder));
-        Assert.Contains(folder, e.Message);
-        Assert.Contains("weight 'blocks.1.mlp.W_out' has a non-finite value (+Infinity) at element 7", e.Message);
+        // The file's own tensor name and the element in file order ([in, out] for GPT-2's Conv1D weights).
+        Assert.Equal($"{Path.Combine(folder, "model.safetensors")}: tensor 'transformer.h.1.mlp.c_proj.weight' has a non-finite value (+Infinity) at element 7; every weight must be a finite number.", e.Message);
 
         var (code, stdout, stderr) = CliRunner.Run("logits", "--model", folder, "--tokens", "1,2,3", "--json");
         Assert.Equal(2, code);
         Assert.Equal("", stdout);
-        Assert.Contains("blocks.1.mlp.W_out", stderr);
+        Assert.Contains("transformer.h.1.mlp.c_proj.weight", stderr);
     }
 }

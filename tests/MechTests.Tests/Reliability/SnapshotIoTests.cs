@@ -17,6 +17,38 @@ public class SnapshotIoTests
         return CircuitFile.Create(d, CircuitFixtures.Identity(runs), TaskReference.Inline(runs.Task));
     }
 
+    /// <summary>
+    /// Concurrent writers of one file and a reader beside them (docs/reliability.md "Kill, full disk, concurrent
+    /// runs"): the reader only ever sees one writer's complete content, and no temporary file is left.
+    /// </summary>
+    [Fact]
+    public async Task ConcurrentWritersNeverShowAReaderATornFile()
+    {
+        using var tmp = CircuitFixtures.Temp();
+        string path = tmp.File("shared.json");
+        string a = new('a', 300_000), b = new('b', 200_000);
+        AtomicFile.WriteAllText(path, a);
+        using var stop = new CancellationTokenSource();
+        int reads = 0;
+        var reader = Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                string seen = System.IO.File.ReadAllText(path);
+                Assert.True(seen == a || seen == b, $"torn read of {seen.Length} characters");
+                reads++;
+            }
+        });
+        Parallel.For(0, 2, w =>
+        {
+            for (int i = 0; i < 60; i++) AtomicFile.WriteAllText(path, w == 0 ? a : b);
+        });
+        stop.Cancel();
+        await reader;
+        Assert.True(reads > 0);
+        Assert.Empty(Directory.GetFiles(tmp.Path, ".*.tmp"));
+    }
+
     [Fact]
     public void AReceivedFileThatCannotBeWrittenStillReportsTheMismatch()
     {

@@ -282,6 +282,7 @@ public static partial class HuggingFaceLoader
                 var (file, info) = t.Expect(h + "attn.c_attn.weight", d, 3 * d);
                 var fused = scratch.AsSpan(0, d * 3 * d);
                 file.ReadInto(info, fused);
+                TensorSet.RequireFinite(file, info.Name, fused);
                 float[] wq = new float[d * d], wk = new float[d * d], wv = new float[d * d];
                 for (int r = 0; r < d; r++)
                 {
@@ -347,6 +348,7 @@ public static partial class HuggingFaceLoader
                 var (file, info) = t.Expect(h + "attention.query_key_value.weight", 3 * q, d);
                 var fused = scratch.AsSpan(0, 3 * q * d);
                 file.ReadInto(info, fused);
+                TensorSet.RequireFinite(file, info.Name, fused);
                 float[][] parts = [new float[d * q], new float[d * q], new float[d * q]];
                 for (int head = 0; head < H; head++)
                     for (int j = 0; j < 3; j++)

@@ -263,5 +263,8 @@ public static class Llama2cLoader
             var ints = MemoryMarshal.Cast<float, int>(destination);
             BinaryPrimitives.ReverseEndianness(ints, ints);
         }
+        // A NaN or ±Infinity weight makes every output garbage: refused as it is read (docs/reliability.md).
+        if (WeightChecks.NonFinite(destination) is { } problem)
+            throw new InvalidDataException($"{path}: '{what}' has {problem}; every weight must be a finite number.");
     }
 }

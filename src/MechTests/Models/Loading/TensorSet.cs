@@ -141,12 +141,21 @@ internal sealed class TensorSet : IDisposable
         return (file, info);
     }
 
+    // A NaN or ±Infinity weight makes every output garbage: refused as it is read, naming the file's tensor and the
+    // element in file order (one vectorised pass; docs/reliability.md).
+    internal static void RequireFinite(SafeTensorsFile file, string name, ReadOnlySpan<float> values)
+    {
+        if (WeightChecks.NonFinite(values) is { } problem)
+            throw new InvalidDataException($"{file.Path}: tensor '{name}' has {problem}; every weight must be a finite number.");
+    }
+
     /// <summary>Reads a tensor of exactly <paramref name="shape"/> as float32.</summary>
     public float[] Take(string name, params int[] shape)
     {
         var (file, info) = Expect(name, shape);
         var result = new float[info.ElementCount];
         file.ReadInto(info, result);
+        RequireFinite(file, name, result);
         return result;
     }
 
@@ -160,6 +169,7 @@ internal sealed class TensorSet : IDisposable
         {
             var src = scratch.AsSpan(0, rows * cols);
             file.ReadInto(info, src);
+            RequireFinite(file, name, src);
             Layout.Transpose(src, rows, cols, result);
         }
         finally

@@ -86,7 +86,8 @@ public static class WeightChecks
             throw new InvalidDataException(config.TiedEmbeddings
                 ? $"{source}: tied_embeddings is set but the unembedding is a separate array from the token embedding."
                 : $"{source}: the unembedding is the token embedding array but tied_embeddings is not set.");
-        CheckFinite(weights, source);
+        // Finiteness is checked by the loaders as each tensor is read, where the file's own tensor name is known;
+        // CheckFinite is for weights made in memory.
     }
 
     /// <summary>
@@ -99,10 +100,16 @@ public static class WeightChecks
         ArgumentNullException.ThrowIfNull(weights);
         foreach (var (name, value) in weights.Named())
         {
-            int bad = FirstNonFinite(value);
-            if (bad >= 0)
-                throw new InvalidDataException($"{source}: weight '{name}' has a non-finite value ({(float.IsNaN(value[bad]) ? "NaN" : value[bad] > 0 ? "+Infinity" : "-Infinity")}) at element {bad}; every weight must be a finite number.");
+            if (NonFinite(value) is { } problem)
+                throw new InvalidDataException($"{source}: weight '{name}' has {problem}; every weight must be a finite number.");
         }
+    }
+
+    /// <summary>"a non-finite value (NaN) at element i" for the first NaN or ±Infinity, or null when all are finite.</summary>
+    internal static string? NonFinite(ReadOnlySpan<float> values)
+    {
+        int bad = FirstNonFinite(values);
+        return bad < 0 ? null : $"a non-finite value ({(float.IsNaN(values[bad]) ? "NaN" : values[bad] > 0 ? "+Infinity" : "-Infinity")}) at element {bad}";
     }
 
     /// <summary>The index of the first NaN or ±Infinity, or −1.</summary>
