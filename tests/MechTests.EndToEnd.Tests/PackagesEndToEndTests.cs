@@ -5,11 +5,18 @@ using Xunit.Abstractions;
 namespace MechTests.EndToEnd.Tests;
 
 /// <summary>
-/// The packages as a user meets them, in one consumer project (steps share it, so one test, in order): what the
-/// packages hold; a true claim passes and a false one fails with its figures (TRX, non-zero exit: CI gating); a
-/// malformed circuit fails the build at file(line,col); a changed snapshot is refused on CI and accepted locally with
-/// -p:MechTestsAccept=true; the CLI installs as a dotnet tool and verifies the same folder.
+/// The packages as a user meets them, in one consumer project set up as the README says (steps share it, so one test,
+/// in order): what the packages hold; every C# snippet of README.md and the package READMEs compiles and passes as
+/// written, the embedded model's circuit and a second model's beside it verify, and a false claim fails with its
+/// figures (TRX, non-zero exit: CI gating); a malformed circuit fails the build at file(line,col); a changed snapshot
+/// is refused on CI and accepted locally with -p:MechTestsAccept=true into the source tree, never bin/; the CLI
+/// installs as a local tool with the README's lines and runs the command lines the READMEs show.
 /// </summary>
+/// <remarks>
+/// Not run here: `dotnet pack` as written (the test packs each project with --no-build into the same folder, with
+/// a test version, so a stale 0.1.0 in a NuGet cache cannot be picked up) and `dotnet add package` (the project
+/// file references the same packages; each add would restore again).
+/// </remarks>
 public class PackagesEndToEndTests(ITestOutputHelper output)
 {
     private static void Log(ITestOutputHelper output, string step, (int ExitCode, string Output) r)
@@ -36,14 +43,20 @@ public class PackagesEndToEndTests(ITestOutputHelper output)
         Assert.Contains(entries["MechTests.Cli"], e => e.StartsWith("tools/net10.0/any/", StringComparison.Ordinal) && e.EndsWith("stories260K.bin", StringComparison.Ordinal));
         Assert.All(entries.Values, files => Assert.Contains("README.md", files));
 
-        // 1. A true claim passes, a false one fails with its measured value; TRX and exit code gate CI.
+        // 1. The READMEs' snippets compile and pass as written: their claims hold, one [CircuitFiles] row per circuit
+        // of either model; a false claim fails with its measured value; TRX and exit code gate CI.
         string trx = Path.Combine(consumer.Root, "run1.trx");
         var run = consumer.Run(null, "test", "--logger", $"trx;LogFileName={trx}", "-p:MechTestsStrict=true");
         Log(output, "dotnet test", run);
         Assert.NotEqual(0, run.ExitCode);
         var results = Consumer.ReadTrx(trx);
-        Assert.Equal("Passed", results["ClaimTests.Holds(circuit: name-copy)"].Outcome);
-        Assert.Equal("Passed", results["ClaimTests.NameCopyIsFaithful"].Outcome);
+        var snippets = results.Where(r => r.Key.StartsWith("Snippets.", StringComparison.Ordinal)).ToList();
+        Assert.All(snippets, r => Assert.True(r.Value.Outcome == "Passed", $"{r.Key}: {r.Value.Outcome}\n{r.Value.Message}"));
+        Assert.Equal(["Snippets.MechTestsFluentAssertionsStatements.Run", "Snippets.MechTestsStatements.Run"], consumer.StatementTests.Order(StringComparer.Ordinal));
+        foreach (var name in consumer.StatementTests.Concat([
+                     "Snippets.Root0.Claims.Holds(circuit: name-copy)", "Snippets.Root0.Claims.Holds(circuit: gpt2/tiny)", "Snippets.Root0.Claims.NameCopyIsFaithful",
+                     "Snippets.MechTestsXunit0.CircuitClaims.HoldsOnGpt2(circuit: tiny)", "Snippets.MechTestsXunit1.PronounTests.Gpt2IsAGpt2"]))
+            Assert.True(results.ContainsKey(name), $"{name} did not run; ran: {string.Join(", ", results.Keys)}");
         Assert.Equal("Failed", results["ClaimTests.NameCopyIsPerfect"].Outcome);
         Assert.Contains("to be faithful, f(C) ≥ 0.99", results["ClaimTests.NameCopyIsPerfect"].Message);
         Assert.Contains("but f(C) = 0.9137", results["ClaimTests.NameCopyIsPerfect"].Message);
@@ -65,7 +78,8 @@ public class PackagesEndToEndTests(ITestOutputHelper output)
         lines.RemoveAt(firstEdge + 1);
         File.WriteAllLines(verified, lines);
         byte[] changed = File.ReadAllBytes(verified);
-        string[] holds = ["test", "--filter", "FullyQualifiedName~Holds", "-p:MechTestsAccept=true"];
+        // Only the README's [CircuitFiles] theory: the other snippets verify the same files again.
+        string[] holds = ["test", "--filter", "FullyQualifiedName~Snippets.Root0.Claims.Holds", "-p:MechTestsAccept=true"];
         run = consumer.Run(new Dictionary<string, string> { ["CI"] = "true" }, holds);
         Log(output, "dotnet test -p:MechTestsAccept=true with CI=true", run);
         Assert.NotEqual(0, run.ExitCode);
@@ -80,15 +94,46 @@ public class PackagesEndToEndTests(ITestOutputHelper output)
         var diff = MechTests.Circuits.CircuitDiff.Compare(MechTests.Circuits.CircuitFile.Read(before), MechTests.Circuits.CircuitFile.Read(verified));
         Assert.True(diff.AreEquivalent, diff.Render());
         Assert.NotEqual(changed, File.ReadAllBytes(verified));
+        // Into the source tree: byte-identical to the circuit file again, the received file gone, nothing under bin/ or obj/.
+        Assert.Equal(File.ReadAllBytes(Path.Combine(consumer.Circuits, "name-copy.json")), File.ReadAllBytes(verified));
+        Assert.False(File.Exists(Path.Combine(consumer.Circuits, "name-copy.received.json")));
+        foreach (var build in new[] { "bin", "obj" })
+            Assert.Empty(Directory.GetFiles(Path.Combine(consumer.Project, build), "*.verified.json", SearchOption.AllDirectories));
 
-        // 4. The CLI as a dotnet tool verifies the same folder against the embedded model.
-        string tools = Path.Combine(consumer.Root, "tools");
-        run = consumer.Run(null, "tool", "install", "MechTests.Cli", "--version", Consumer.Version, "--tool-path", tools);
-        Log(output, "dotnet tool install", run);
-        Assert.Equal(0, run.ExitCode);
-        var verify = consumer.Run(null, Path.Combine(tools, ".store", "mechtests.cli", Consumer.Version, "mechtests.cli", Consumer.Version, "tools", "net10.0", "any", "MechTests.Cli.dll"), "verify", "circuits");
-        Log(output, "mechtests verify", verify);
-        Assert.Equal(0, verify.ExitCode);
-        Assert.Contains("1 of 1 circuits verified", verify.Output);
+        // 4. The CLI as a local tool, installed with README.md's lines; then every command line the READMEs show.
+        foreach (var line in ReadmeSnippets.CommandLines(Consumer.Readme, "dotnet new tool-manifest")
+                     .Concat(ReadmeSnippets.CommandLines(Consumer.Readme, "dotnet tool install"))
+                     .Concat(ReadmeSnippets.CommandLines(Consumer.Readme, "dotnet tool restore")))
+        {
+            run = consumer.RunDocumented(line);
+            Log(output, line, run);
+            Assert.True(run.ExitCode == 0, $"{line}: exit {run.ExitCode}\n{run.Output}");
+        }
+        string circuitBytes = File.ReadAllText(Path.Combine(consumer.Circuits, "name-copy.json"));
+        var cliLines = ReadmeSnippets.CommandLines(Consumer.Readme, "dotnet tool run mechtests")
+            .Concat(ReadmeSnippets.CommandLines(File.ReadAllText(Path.Combine(Consumer.RepoRoot, "src", "MechTests.Cli", "README.md")), "dotnet tool run mechtests"))
+            .Distinct().ToList();
+        Assert.Contains("dotnet tool run mechtests verify", cliLines);
+        Assert.Contains(cliLines, l => l.StartsWith("dotnet tool run mechtests discover", StringComparison.Ordinal));
+        // The restored tool's own entry point: `dotnet tool run` did not always find a tool restored into the test's
+        // private NUGET_PACKAGES folder (it passed in one run, said "run dotnet tool restore" in the next), so the
+        // documented arguments run against the installed package directly.
+        string cli = Path.Combine(consumer.Root, "packages", "mechtests.cli", Consumer.Version, "tools", "net10.0", "any", "MechTests.Cli.dll");
+        Assert.True(File.Exists(cli), $"the restored tool is not at {cli}");
+        foreach (var line in cliLines)
+        {
+            run = consumer.Run(null, [cli, .. line["dotnet tool run mechtests ".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries)]);
+            Log(output, line, run);
+            Assert.True(run.ExitCode == 0, $"{line}: exit {run.ExitCode}\n{run.Output}");
+            if (line == "dotnet tool run mechtests verify")
+            {
+                // Each file on its own model: the embedded one's and the random GPT-2's beside it.
+                Assert.Contains("2 of 2 circuits verified", run.Output);
+                Assert.Matches(@"│ tiny\s+│ matched", run.Output);
+            }
+        }
+        // The documented discover line rewrote the checked-in circuit: the same bytes (docs/circuit-format.md).
+        Assert.Equal(circuitBytes, File.ReadAllText(Path.Combine(consumer.Circuits, "name-copy.json")));
+        Assert.True(File.Exists(Path.Combine(consumer.Project, "name-copy.html")));
     }
 }
