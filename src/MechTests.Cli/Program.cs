@@ -22,6 +22,9 @@ public static class Program
             VerifyCommand.Create(),
             DiffCommand.Create(),
             ReportCommand.Create(),
+            LogitLensCommand.Create(),
+            DlaCommand.Create(),
+            AttentionCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }
