@@ -1,6 +1,7 @@
 using MechTests.Hooks;
 using MechTests.Models;
 using MechTests.Patching;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace MechTests.Semantics;
 
@@ -58,6 +59,7 @@ public static class DirectLogitAttribution
         }
         int d = c.DModel, h = c.NHeads, m = c.DMlp;
         double metric = 0;
+        var neuronSums = new double[]?[c.NLayers];
         foreach (var batch in runs.Batches)
         {
             var cache = batch.Clean.Cache;
@@ -87,16 +89,34 @@ public static class DirectLogitAttribution
                         continue;
                     }
                     var post = cache[HookNames.MlpPost(l)].Data.AsSpan(((i * t) + t - 1) * m, m);
+                    // Centring is symmetric, so (P w)·dir = w·(P dir): one centred direction, then a float dot per neuron.
+                    var centred = CentredFloat(dir, readout.Centers);
+                    if (neuronSums[l] == null)
+                    {
+                        neuronSums[l] = new double[m];
+                        for (int n = 0; n < m; n++) Add(scores, $"m{l}.n{n}", 0); // fixes the forward order; summed below
+                    }
                     for (int n = 0; n < m; n++)
-                        Add(scores, $"m{l}.n{n}", post[n] * readout.Project(lw.WOut.AsSpan(n * d, d), dir));
+                        neuronSums[l]![n] += post[n] * (double)TensorPrimitives.Dot(lw.WOut.AsSpan(n * d, d), centred) / runs.PairCount;
                     if (lw.BOut is { } bout) Add(constants, $"m{l}.b_out", readout.Project(bout, dir));
                 }
                 if (weights.LnFinalBias != null) Add(constants, "ln_final.b", readout.NormBiasTerm(u));
                 if (weights.UnembedBias != null) Add(constants, "unembed.b", readout.UnembedBiasTerm(pair));
             }
         }
+        for (int l = 0; l < c.NLayers; l++)
+            if (neuronSums[l] is { } sums)
+                for (int n = 0; n < m; n++) scores[$"m{l}.n{n}"] = sums[n];
         return new DlaResult(granularity == NodeGranularity.Neuron ? "neuron" : "component", metric,
             order.ToDictionary(n => n, n => scores[n]), constants);
+    }
+
+    private static float[] CentredFloat(double[] dir, bool centre)
+    {
+        double mean = centre ? dir.Average() : 0;
+        var r = new float[dir.Length];
+        for (int j = 0; j < r.Length; j++) r[j] = (float)(dir[j] - mean);
+        return r;
     }
 
     /// <summary>Mean correct − mean wrong logit of one row (the mean correct logit when there is no wrong answer).</summary>

@@ -31,42 +31,50 @@ public static class LogitLens
         var c = runs.Model.Config;
         var readout = new Readout(c, weights);
         var hooks = Enumerable.Range(0, c.NLayers).Select(HookNames.ResidPre).Append(HookNames.ResidPost(c.NLayers - 1)).ToArray();
-        int n = runs.PairCount;
-        var layers = new List<LensLayer>();
-        foreach (var hook in hooks)
+        int n = runs.PairCount, vocab = c.VocabSize, d = c.DModel;
+        var acc = new double[hooks.Length, 10];
+        int wrongCount = 0;
+        foreach (var batch in runs.Batches)
         {
-            var acc = new double[10];
-            int wrongCount = 0;
-            foreach (var batch in runs.Batches)
+            int b = batch.Pairs.Length;
+            wrongCount += batch.Pairs.Count(p => p.Wrong.Length > 0);
+            foreach (var (pass, slot) in new[] { (batch.Clean, 0), (batch.Corrupted, 1) })
             {
-                foreach (var (pass, slot) in new[] { (batch.Clean, 0), (batch.Corrupted, 1) })
+                // Every boundary's last-position rows in one product with the unembedding (it is read once, not per boundary).
+                var rows = new float[hooks.Length * b * d];
+                for (int k = 0; k < hooks.Length; k++)
+                    Array.Copy(LastRows(pass.Cache[hooks[k]], batch.Positions), 0, rows, k * b * d, b * d);
+                var all = readout.Logits(rows, hooks.Length * b);
+                for (int k = 0; k < hooks.Length; k++)
                 {
-                    var logits = readout.Logits(LastRows(pass.Cache[hook], batch.Positions), batch.Pairs.Length);
+                    var logits = new Tensors.Tensor(all.Data.AsSpan(k * b * vocab, b * vocab).ToArray(), b, 1, vocab);
                     var metric = TaskMetric.Values(runs.Task.Metric, logits, batch.Pairs, batch.CleanLogProbs);
-                    int vocab = c.VocabSize;
-                    for (int i = 0; i < batch.Pairs.Length; i++)
+                    for (int i = 0; i < b; i++)
                     {
                         var row = logits.Data.AsSpan(i * vocab, vocab);
                         var pair = batch.Pairs[i];
-                        acc[slot] += metric[i];
-                        var (pc, rc) = Answer(row, pair.Correct);
-                        acc[2 + slot * 4] += pc;
-                        acc[3 + slot * 4] += rc;
-                        if (pair.Wrong.Length > 0)
-                        {
-                            var (pw, rw) = Answer(row, pair.Wrong);
-                            acc[4 + slot * 4] += pw;
-                            acc[5 + slot * 4] += rw;
-                            if (slot == 0) wrongCount++;
-                        }
+                        double lse = LogSumExp(row);
+                        acc[k, slot] += metric[i];
+                        var (pc, rc) = Answer(row, lse, pair.Correct);
+                        acc[k, 2 + slot * 4] += pc;
+                        acc[k, 3 + slot * 4] += rc;
+                        if (pair.Wrong.Length == 0) continue;
+                        var (pw, rw) = Answer(row, lse, pair.Wrong);
+                        acc[k, 4 + slot * 4] += pw;
+                        acc[k, 5 + slot * 4] += rw;
                     }
                 }
             }
-            AnswerReadout Side(int slot) => new(acc[2 + slot * 4] / n, acc[3 + slot * 4] / n,
-                wrongCount == 0 ? null : acc[4 + slot * 4] / wrongCount, wrongCount == 0 ? null : acc[5 + slot * 4] / wrongCount);
+        }
+        var layers = new List<LensLayer>();
+        for (int k = 0; k < hooks.Length; k++)
+        {
+            AnswerReadout Side(int slot) => new(acc[k, 2 + slot * 4] / n, acc[k, 3 + slot * 4] / n,
+                wrongCount == 0 ? null : acc[k, 4 + slot * 4] / wrongCount, wrongCount == 0 ? null : acc[k, 5 + slot * 4] / wrongCount);
+            string hook = hooks[k];
             string name = hook.StartsWith("blocks.", StringComparison.Ordinal)
                 ? $"{hook[(hook.LastIndexOf('.') + 1 + "hook_".Length)..]}.{HookNames.BlockOf(hook)}" : hook;
-            layers.Add(new LensLayer(name, hook, acc[0] / n, acc[1] / n, Side(0), Side(1)));
+            layers.Add(new LensLayer(name, hook, acc[k, 0] / n, acc[k, 1] / n, Side(0), Side(1)));
         }
         return new LogitLensResult(MetricNames.Of(runs.Task.Metric), runs.CleanMetric, runs.CorruptedMetric, layers);
     }
@@ -80,17 +88,22 @@ public static class LogitLens
         return rows;
     }
 
-    private static (double Probability, int Rank) Answer(ReadOnlySpan<float> row, int[] ids)
+    private static double LogSumExp(ReadOnlySpan<float> row)
     {
         double max = double.NegativeInfinity;
         foreach (float v in row) max = Math.Max(max, v);
         double z = 0;
         foreach (float v in row) z += Math.Exp(v - max);
+        return max + Math.Log(z);
+    }
+
+    private static (double Probability, int Rank) Answer(ReadOnlySpan<float> row, double logSumExp, int[] ids)
+    {
         double mass = 0;
         float best = float.NegativeInfinity;
         foreach (int id in ids)
         {
-            mass += Math.Exp(row[id] - max) / z;
+            mass += Math.Exp(row[id] - logSumExp);
             best = Math.Max(best, row[id]);
         }
         int rank = 1;
