@@ -22,7 +22,7 @@ Everything is float64 from the stored float32 weights, with the hooked forward o
 there against plain re-implementations of each architecture); the semantics are written out here from the formulas
 in docs/semantics.md, independently of the C# code.
 
-Run:  /usr/bin/python3 tests/reference/make_semantics_fixtures.py   (needs python3-torch; about 5 s; deterministic)
+Run:  /usr/bin/python3 tests/reference/make_semantics_fixtures.py   (needs python3-torch; about 2 s; deterministic)
 """
 import json
 import os
