@@ -22,6 +22,9 @@ public static class Program
             VerifyCommand.Create(),
             DiffCommand.Create(),
             ReportCommand.Create(),
+            LogitLensCommand.Create(),
+            DlaCommand.Create(),
+            AttentionCommand.Create(),
         };
         var parsed = root.Parse(args);
         // Usage errors exit 2 like every other input error (System.CommandLine's default 1 means "a check failed").

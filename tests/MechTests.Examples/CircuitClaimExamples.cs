@@ -9,6 +9,7 @@ using MechTests.Tasks;
 using MechTests.Xunit;
 using Xunit;
 using Xunit.Abstractions;
+using static MechTests.FluentAssertions.ModelComponents;
 
 namespace MechTests.Examples;
 
@@ -36,6 +37,26 @@ public class CircuitClaimExamples(ITestOutputHelper output)
             // Node-level AtP* against exhaustive node patching (both signed means over the 5 pairs of the task).
             var nodes = NodeSets.Build(model.Config, NodeGranularity.Component);
             NodeAttribution.AtPStar(runs, nodes).Should().AgreeWithActivationPatching(runs, spearmanAtLeast: 0.8, topKRecallAtLeast: 0.8, topK: 5);
+        }
+    }
+
+    /// <summary>
+    /// What the name mover does: a2.h6 looks from the last position back at the introduced name and writes it to the
+    /// logits (direct logit attribution, final-norm scale frozen from the clean run; docs/semantics.md).
+    /// </summary>
+    [CircuitFact]
+    public void TheNameMoverAttendsToTheNameAndWritesIt()
+    {
+        var model = ModelCache.Shared.Get(EmbeddedModels.Stories260KPath);
+        var engine = new Transformer(model.Config, model.Weights);
+        using var runs = TaskRuns.Create(engine, MechTask.Load(Repo.Path("tasks/name-copy.json"), model.Tokenizer, model.Config.VocabSize));
+        var prompts = runs.Task.Pairs.Select(p => p.Clean).ToArray();
+        var namePositions = runs.Task.Pairs.Select(p => Array.IndexOf(p.Clean, p.Correct[0])).ToArray();
+        using (new AssertionScope())
+        {
+            Head("a2.h6").Should().AttendToPosition(engine, prompts, namePositions, atLeast: 0.6, positionName: "the name");
+            Component("a2.h6").Should().PromoteTheAnswer(runs, atLeast: 1.0);
+            Component("a4.h2").Should().SuppressTheAnswer(runs, atLeast: 0.3);
         }
     }
 }

@@ -15,8 +15,9 @@ internal static class BenchCommand
         var json = new Option<bool>("--json") { Description = "Print JSON (the only output format)." };
         var measurement = new Option<bool>("--measurement") { Description = "Also time AtP* against exhaustive patching (components, neurons) and edge patching." };
         var fullEdges = new Option<bool>("--full-edges") { Description = "With --measurement: patch all 32,491 edges instead of extrapolating from a sample." };
+        var semantics = new Option<bool>("--semantics") { Description = "Also time the logit lens and direct logit attribution (component, neuron) on top of the clean and corrupted runs." };
         var cmd = new Command("bench", "Measure GEMM GFLOP/s and GPT-2-small-shaped forward / forward+backward times (batch 20 × 15 tokens).")
-            { json, measurement, fullEdges };
+            { json, measurement, fullEdges, semantics };
         cmd.SetAction(r => CliSupport.Run(() =>
         {
             Console.Error.WriteLine("bench: GEMM shapes…");
@@ -36,9 +37,26 @@ internal static class BenchCommand
                 Console.Error.WriteLine("bench: edge patching, one pair…");
                 edges = MeasurementBenchmark.EdgePatching(engine, task, r.GetValue(fullEdges) ? null : 1500);
             }
+            SemanticsCost? sem = null;
+            if (r.GetValue(semantics))
+            {
+                Console.Error.WriteLine("bench: logit lens and DLA…");
+                sem = SemanticsBenchmark.Run(engine, MeasurementBenchmark.RandomTask(engine.Config, tokens), timings.ForwardMs);
+            }
             CliSupport.WriteJson(w =>
             {
                 w.WriteStartObject();
+                if (sem != null)
+                {
+                    w.WriteStartObject("semantics");
+                    w.WriteNumber("runs_ms", Math.Round(sem.RunsMs, 0));
+                    w.WriteNumber("logit_lens_ms", Math.Round(sem.LogitLensMs, 1));
+                    w.WriteNumber("dla_component_ms", Math.Round(sem.DlaComponentsMs, 1));
+                    w.WriteNumber("dla_neuron_ms", Math.Round(sem.DlaNeuronsMs, 1));
+                    w.WriteNumber("logit_lens_forward_equivalents", Math.Round(sem.LogitLensForwardEquivalents, 2));
+                    w.WriteNumber("dla_forward_equivalents", Math.Round(sem.DlaForwardEquivalents, 2));
+                    w.WriteEndObject();
+                }
                 w.WriteStartObject("machine");
                 w.WriteNumber("processors", Environment.ProcessorCount);
                 w.WriteNumber("threads", Parallelism.MaxThreads);
