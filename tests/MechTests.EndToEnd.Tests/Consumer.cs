@@ -15,6 +15,8 @@ namespace MechTests.EndToEnd.Tests;
 public sealed class Consumer : IDisposable
 {
     public const string Version = "0.1.0-e2e";
+    /// <summary>The FluentAssertions versions a consumer may be on: the oldest the package supports and the newest served.</summary>
+    public const string OldestFluentAssertions = "6.12.0", LatestFluentAssertions = "7.2.2";
     public static readonly string[] Packages = ["MechTests", "MechTests.FluentAssertions", "MechTests.Xunit", "MechTests.MSBuild", "MechTests.Cli"];
 
     public string Root { get; } = Directory.CreateTempSubdirectory("mechtests-e2e-").FullName;
@@ -70,14 +72,17 @@ public sealed class Consumer : IDisposable
                 <Nullable>enable</Nullable>
                 <ImplicitUsings>enable</ImplicitUsings>
                 <IsPackable>false</IsPackable>
+                <ConsumerFluentAssertions Condition="'$(ConsumerFluentAssertions)' == ''">{LatestFluentAssertions}</ConsumerFluentAssertions>
               </PropertyGroup>
               <ItemGroup>
                 <PackageReference Include="MechTests.FluentAssertions" Version="{Version}" />
                 <PackageReference Include="MechTests.Xunit" Version="{Version}" />
                 <PackageReference Include="MechTests.MSBuild" Version="{Version}" PrivateAssets="all" />
-                <PackageReference Include="Microsoft.NET.Test.Sdk" Version="17.14.1" />
+                <!-- MechTests.FluentAssertions accepts [6.12.0, 8.0.0); `-p:ConsumerFluentAssertions=6.12.0` tries the oldest. -->
+                <PackageReference Include="FluentAssertions" Version="$(ConsumerFluentAssertions)" />
+                <PackageReference Include="Microsoft.NET.Test.Sdk" Version="18.12.0" />
                 <PackageReference Include="xunit" Version="2.9.3" />
-                <PackageReference Include="xunit.runner.visualstudio" Version="3.1.5" />
+                <PackageReference Include="xunit.runner.visualstudio" Version="4.0.1" />
               </ItemGroup>
             </Project>
             """);

@@ -22,6 +22,10 @@ public class PackagesEndToEndTests(ITestOutputHelper output)
     private static void Log(ITestOutputHelper output, string step, (int ExitCode, string Output) r)
         => output.WriteLine($"== {step}: exit {r.ExitCode}\n{(r.Output.Length > 4000 ? r.Output[^4000..] : r.Output)}");
 
+    /// <summary>The FluentAssertions assembly the consumer's build copied next to its tests.</summary>
+    private static string? FluentAssertionsVersionIn(Consumer consumer)
+        => System.Diagnostics.FileVersionInfo.GetVersionInfo(Directory.GetFiles(Path.Combine(consumer.Project, "bin"), "FluentAssertions.dll", SearchOption.AllDirectories).Single()).FileVersion;
+
     [Fact]
     public void ConsumerProjectBuildsTestsGatesAndAcceptsWithThePackedPackages()
     {
@@ -49,6 +53,7 @@ public class PackagesEndToEndTests(ITestOutputHelper output)
         var run = consumer.Run(null, "test", "--logger", $"trx;LogFileName={trx}", "-p:MechTestsStrict=true");
         Log(output, "dotnet test", run);
         Assert.NotEqual(0, run.ExitCode);
+        Assert.Equal($"{Consumer.LatestFluentAssertions}.0", FluentAssertionsVersionIn(consumer));
         var results = Consumer.ReadTrx(trx);
         var snippets = results.Where(r => r.Key.StartsWith("Snippets.", StringComparison.Ordinal)).ToList();
         Assert.All(snippets, r => Assert.True(r.Value.Outcome == "Passed", $"{r.Key}: {r.Value.Outcome}\n{r.Value.Message}"));
@@ -60,6 +65,20 @@ public class PackagesEndToEndTests(ITestOutputHelper output)
         Assert.Equal("Failed", results["ClaimTests.NameCopyIsPerfect"].Outcome);
         Assert.Contains("to be faithful, f(C) ≥ 0.99", results["ClaimTests.NameCopyIsPerfect"].Message);
         Assert.Contains("but f(C) = 0.9137", results["ClaimTests.NameCopyIsPerfect"].Message);
+
+        // 1b. The same claims on the oldest FluentAssertions the package accepts (it is compiled against 6.12, run above on 7.x).
+        string trx612 = Path.Combine(consumer.Root, "run1-fa612.trx");
+        run = consumer.Run(null, "test", "--logger", $"trx;LogFileName={trx612}", "-p:MechTestsStrict=true", $"-p:ConsumerFluentAssertions={Consumer.OldestFluentAssertions}");
+        Log(output, $"dotnet test on FluentAssertions {Consumer.OldestFluentAssertions}", run);
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Equal($"{Consumer.OldestFluentAssertions}.0", FluentAssertionsVersionIn(consumer));
+        results = Consumer.ReadTrx(trx612);
+        Assert.Equal("Passed", results["ClaimTests.NameCopyIsFaithful"].Outcome);
+        Assert.Equal("Failed", results["ClaimTests.NameCopyIsPerfect"].Outcome);
+        Assert.Contains("but f(C) = 0.9137", results["ClaimTests.NameCopyIsPerfect"].Message);
+        run = consumer.Run(null, "build", $"-p:ConsumerFluentAssertions={Consumer.LatestFluentAssertions}");
+        Assert.Equal(0, run.ExitCode);
+        Assert.Equal($"{Consumer.LatestFluentAssertions}.0", FluentAssertionsVersionIn(consumer));
 
         // 2. A malformed circuit file fails the build, located.
         string broken = Path.Combine(consumer.Circuits, "broken.json");

@@ -8,6 +8,7 @@ namespace MechTests.Tensors;
 /// AVX2/FMA micro-kernel: a 6×16 block of C in 12 ymm accumulators, which with two B vectors and one broadcast
 /// fits the 16 registers that AVX2-only CPUs have.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.ExcludeFromCodeCoverage(Justification = "Hot inner loop: coverage instrumentation adds a call per statement per iteration; correctness is covered by the GEMM known-answer tests under each kernel (GemmTests).")]
 internal readonly unsafe struct Avx2Kernel : IGemmKernel
 {
     public static int MR => 6;

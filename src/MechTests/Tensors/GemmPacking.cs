@@ -9,6 +9,7 @@ namespace MechTests.Tensors;
 /// k step), zero-padding lanes <c>r ≥ count</c>. Reads stay inside <c>count</c> rows/columns and <c>kc</c> steps, so
 /// a span that ends at the operand's last element is never over-read.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.ExcludeFromCodeCoverage(Justification = "Hot inner loop: coverage instrumentation adds a call per statement per iteration; correctness is covered by the GEMM known-answer tests under each kernel (GemmTests).")]
 internal static unsafe class GemmPacking
 {
     /// <summary>How many k steps ahead the strided copy prefetches.</summary>
