@@ -20,6 +20,9 @@ internal static class Equivalence
         throw new DirectoryNotFoundException($"No MechTests.sln above {AppContext.BaseDirectory}.");
     }
 
+    /// <summary>One libtorch thread: the test models are tiny and CI machines small and shared.</summary>
+    public static readonly TorchSharpOptions Options = new() { CpuThreads = 1 };
+
     private static readonly Dictionary<string, LoadedModel> s_models = new();
 
     public static LoadedModel Load(string name)
@@ -37,7 +40,7 @@ internal static class Equivalence
     public static (Transformer Managed, TorchSharpBackend Torch) Engines(string name)
     {
         var m = Load(name);
-        return (new Transformer(m.Config, m.Weights), TorchSharpBackend.Load(m));
+        return (new Transformer(m.Config, m.Weights), TorchSharpBackend.Load(m, Options));
     }
 
     public static int[][] Tokens(ModelConfig c, int batch, int positions, int seed)

@@ -48,7 +48,7 @@ public class HookContractTests
     [Fact]
     public void TheBuiltInModulesMeetTheEdgeContract()
     {
-        using var backend = TorchSharpBackend.Load(Equivalence.Load("llama"));
+        using var backend = TorchSharpBackend.Load(Equivalence.Load("llama"), Equivalence.Options);
         HookContract.Check(backend, HookContract.Level.Edge);
         Assert.Contains(HookNames.QInput(0), backend.AllHookNames());
     }

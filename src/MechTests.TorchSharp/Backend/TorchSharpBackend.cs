@@ -48,6 +48,11 @@ public sealed class TorchSharpBackend : IModelBackend, IDisposable
     {
         options ??= new TorchSharpOptions();
         var device = TorchRuntime.ResolveDevice(options.Device);
+        if (options.CpuThreads is int threads)
+        {
+            if (threads < 1) throw new ArgumentException($"TorchSharpOptions.CpuThreads = {threads}: expected 1 or more.");
+            torch.set_num_threads(threads);
+        }
         var module = new BuiltInTransformer(config, weights, device, options.DType);
         module.eval();
         return new TorchSharpBackend(module, device, ownsModel: true);

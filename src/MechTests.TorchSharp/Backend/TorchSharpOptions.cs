@@ -16,6 +16,12 @@ public sealed record TorchSharpOptions
     /// <summary>Weight and compute type of the built-in modules: float32 (default), bfloat16 or float16.</summary>
     public ScalarType DType { get; init; } = ScalarType.Float32;
 
+    /// <summary>
+    /// libtorch's CPU threads (process-wide); null keeps libtorch's default (one per core). Small models on a busy or
+    /// small machine run several times faster with 1: the default threads spin-wait for each other on every op.
+    /// </summary>
+    public int? CpuThreads { get; init; }
+
     /// <summary>Parses the CLI's spellings; a bad value gives an error naming the option and what is accepted.</summary>
     public static TorchSharpOptions Parse(string? device = null, string? dtype = null)
     {
