@@ -23,6 +23,14 @@ public static class Program
             DiffCommand.Create(),
             ReportCommand.Create(),
         };
-        return root.Parse(args).Invoke();
+        // Every command that runs a model takes --backend/--device; diff and bench (managed GEMM figures) do not.
+        foreach (var c in root.Subcommands.Where(c => c.Name is not ("diff" or "bench"))) BackendOptions.AddTo(c);
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count == 0)
+        {
+            int code = CliSupport.Run(() => { BackendOptions.Apply(parsed); return 0; });
+            if (code != 0) return code;
+        }
+        return parsed.Invoke();
     }
 }

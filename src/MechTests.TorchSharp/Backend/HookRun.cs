@@ -99,16 +99,16 @@ internal sealed class HookRun : IHookRun
             changed = iv.Kind switch
             {
                 InterventionKind.Replace => mask is null ? operand! : where(mask, operand!, target),
-                InterventionKind.Add => mask is null ? target + operand! : target + where(mask, operand!, zeros_like(target)),
+                InterventionKind.Add => mask is null ? target.Plus(operand!) : target.Plus(where(mask, operand!, zeros_like(target))),
                 _ => mask is null ? zeros_like(target) : where(mask, zeros_like(target), target),
             };
         }
         if (!Record) return changed;
         // Straight-through: the value is the changed one, the gradient passes as if a constant were added. Masked
         // attention scores are −∞, where x − x would be NaN.
-        var diff = y - y.detach();
+        var diff = y.Minus(y.detach());
         if (Intervention.IsAttentionHook(name)) diff = where(y.detach().isfinite(), diff, zeros_like(diff));
-        return changed.detach() + diff;
+        return changed.detach().Plus(diff);
     }
 
     /// <summary>A broadcastable bool mask over dims 1 and 2 (heads/query positions for attention hooks), or null for all.</summary>

@@ -43,6 +43,13 @@ public sealed class TorchSharpBackend : IModelBackend, IDisposable
     public static TorchSharpBackend Load(LoadedModel model, TorchSharpOptions? options = null) =>
         Create(model.Config, model.Weights, options);
 
+    /// <summary>
+    /// The entry <see cref="ModelBackends.Create"/> finds by reflection (MECHTESTS_BACKEND=torchsharp): the built-in
+    /// module on <paramref name="device"/> (null: cpu), float32.
+    /// </summary>
+    public static TorchSharpBackend FromLoadedModel(LoadedModel model, string? device) =>
+        Load(model, new TorchSharpOptions { Device = string.IsNullOrWhiteSpace(device) ? "cpu" : device });
+
     /// <summary>Builds the built-in module from a config and canonical weights.</summary>
     public static TorchSharpBackend Create(ModelConfig config, ModelWeights weights, TorchSharpOptions? options = null)
     {

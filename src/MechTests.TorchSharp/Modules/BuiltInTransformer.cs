@@ -25,6 +25,10 @@ public sealed class BuiltInTransformer : HookedTransformer
     private readonly Dictionary<string, HookPoint> _hooks = new(StringComparer.Ordinal);
     private readonly HookPoint _hEmbed, _hPos, _hLnF, _hLogits;
     private readonly Tensor? _cos, _sin;
+    // Scalars live as long as the module: a temporary Scalar (from an implicit double → Scalar conversion) can be
+    // finalised while libtorch still reads it, which shows up after many passes as "Unknown scalar type" or a failed
+    // toFloat check.
+    private readonly Scalar _eps, _half, _one, _geluC, _geluK, _negInf;
 
     /// <summary>Builds the module from canonical weights (copied to <paramref name="device"/> in <paramref name="dtype"/>).</summary>
     public BuiltInTransformer(ModelConfig config, ModelWeights weights, Device? device = null, ScalarType dtype = ScalarType.Float32)
@@ -33,6 +37,12 @@ public sealed class BuiltInTransformer : HookedTransformer
         device ??= CPU;
         Device = device;
         DType = dtype;
+        _eps = config.NormEps.ToScalar();
+        _half = 0.5.ToScalar();
+        _one = 1.0.ToScalar();
+        _geluC = Math.Sqrt(2.0 / Math.PI).ToScalar();
+        _geluK = 0.044715.ToScalar();
+        _negInf = float.NegativeInfinity.ToScalar();
         int d = config.DModel;
         Parameter P(float[] data, params long[] shape) => new(tensor(data, shape, ScalarType.Float32).to(dtype, device), requires_grad: false);
         _embed = P(weights.TokenEmbed, config.VocabSize, d);
@@ -90,7 +100,7 @@ public sealed class BuiltInTransformer : HookedTransformer
         if (_pos is not null)
         {
             var pos = _hPos.forward(_pos.narrow(0, 0, t).unsqueeze(0).expand(b, t, Config.DModel));
-            resid = embed + pos;
+            resid = embed.Plus(pos);
         }
         return Run(0, resid);
     }
@@ -103,7 +113,7 @@ public sealed class BuiltInTransformer : HookedTransformer
         for (int l = start; l < Config.NLayers; l++) resid = _blocks[l].forward(resid);
         var ln = _hLnF.forward(Norm(resid, _lnFW, _lnFB));
         var logits = ln.matmul(_unembed.t());
-        if (_unembedB is not null) logits = logits + _unembedB;
+        if (_unembedB is not null) logits = logits.Plus(_unembedB);
         return _hLogits.forward(logits);
     }
 
@@ -111,7 +121,7 @@ public sealed class BuiltInTransformer : HookedTransformer
     {
         if (Config.Norm == NormKind.LayerNorm)
             return F.layer_norm(x, new long[] { x.shape[^1] }, w, bias, Config.NormEps);
-        var rms = (x * x).mean(new long[] { -1 }, keepdim: true).add(Config.NormEps).rsqrt();
+        var rms = (x * x).mean(new long[] { -1 }, keepdim: true).add(_eps).rsqrt();
         return x * rms * w;
     }
 
@@ -129,19 +139,19 @@ public sealed class BuiltInTransformer : HookedTransformer
         {
             a = rot.narrow(3, 0, half);
             c = rot.narrow(3, half, half);
-            var outRot = cat(new[] { a * cos - c * sin, c * cos + a * sin }, 3);
+            var outRot = cat(new[] { (a * cos).Minus(c * sin), (c * cos).Plus(a * sin) }, 3);
             return r == dh ? outRot : cat(new[] { outRot, x.narrow(3, r, dh - r) }, 3);
         }
         var pairs = rot.reshape(x.shape[0], t, x.shape[2], half, 2);
         a = pairs.select(4, 0);
         c = pairs.select(4, 1);
-        var rotated = stack(new[] { a * cos - c * sin, c * cos + a * sin }, 4).reshape(x.shape[0], t, x.shape[2], r);
+        var rotated = stack(new[] { (a * cos).Minus(c * sin), (c * cos).Plus(a * sin) }, 4).reshape(x.shape[0], t, x.shape[2], r);
         return r == dh ? rotated : cat(new[] { rotated, x.narrow(3, r, dh - r) }, 3);
     }
 
     internal Tensor Activation(Tensor x) => Config.Activation switch
     {
-        ActivationKind.GeluTanh => 0.5 * x * (1.0 + tanh(Math.Sqrt(2.0 / Math.PI) * (x + 0.044715 * x.pow(3)))),
+        ActivationKind.GeluTanh => x.mul(_half).mul(tanh(x.add(x.mul(x).mul(x).mul(_geluK)).mul(_geluC)).add(_one)),
         ActivationKind.GeluErf => F.gelu(x),
         _ => F.silu(x),
     };
@@ -159,6 +169,7 @@ public sealed class BuiltInTransformer : HookedTransformer
         private readonly int _l;
         private readonly Parameter _ln1W, _ln2W, _wq, _wk, _wv, _wo, _wIn, _wOut;
         private readonly Parameter? _ln1B, _ln2B, _bq, _bk, _bv, _bo, _bIn, _wGate, _bOut;
+        private readonly Scalar _scale;
         private readonly HookPoint _residPre, _qIn, _kIn, _vIn, _ln1, _q, _k, _v, _rotQ, _rotK, _scores, _pattern, _z, _result,
             _attnOut, _residMid, _mlpIn, _ln2, _pre, _preLin, _post, _mlpOut, _residPost;
 
@@ -188,6 +199,7 @@ public sealed class BuiltInTransformer : HookedTransformer
             _residMid = m.Hook(HookNames.ResidMid(l)); _mlpIn = m.Hook(HookNames.MlpIn(l)); _ln2 = m.Hook(HookNames.Ln2(l));
             _pre = m.Hook(HookNames.MlpPre(l)); _preLin = m.Hook(HookNames.MlpPreLinear(l)); _post = m.Hook(HookNames.MlpPost(l));
             _mlpOut = m.Hook(HookNames.MlpOut(l)); _residPost = m.Hook(HookNames.ResidPost(l));
+            _scale = (1.0 / Math.Sqrt(c.DHead)).ToScalar();
             RegisterComponents();
         }
 
@@ -235,11 +247,11 @@ public sealed class BuiltInTransformer : HookedTransformer
                 // ln1 as the managed engine shows it in split mode: the first head's query copy, a probe whose
                 // gradient is the sum over every (port, head) copy and whose changes do not feed the heads.
                 var ln1Probe = _ln1.forward(_m.Norm(qIn.select(2, 0), _ln1W, _ln1B).detach());
-                var tap = (ln1Probe - ln1Probe.detach()).unsqueeze(2);
+                var tap = ln1Probe.Minus(ln1Probe.detach()).unsqueeze(2);
                 Tensor Port(Tensor input, Tensor w, Tensor? bias, bool grouped)
                 {
-                    var y = einsum("bphd,hde->bphe", _m.Norm(input, _ln1W, _ln1B) + tap, HeadWeights(w, grouped));
-                    return HeadBias(bias, grouped) is { } hb ? y + hb : y;
+                    var y = einsum("bphd,hde->bphe", _m.Norm(input, _ln1W, _ln1B).Plus(tap), HeadWeights(w, grouped));
+                    return HeadBias(bias, grouped) is { } hb ? y.Plus(hb) : y;
                 }
                 q = _q.forward(Port(qIn, _wq, _bq, false));
                 kU = Port(kIn, _wk, _bk, true);
@@ -258,7 +270,7 @@ public sealed class BuiltInTransformer : HookedTransformer
             var kh = kU.permute(0, 2, 1, 3);
             var vh = vU.permute(0, 2, 1, 3);
             var mask = ones(t, t, dtype: ScalarType.Bool, device: residIn.device).triu(1);
-            var scores = _scores.forward((qh.matmul(kh.transpose(2, 3)) * (1.0 / Math.Sqrt(Dh))).masked_fill(mask, float.NegativeInfinity));
+            var scores = _scores.forward(qh.matmul(kh.transpose(2, 3)).mul(_scale).masked_fill(mask, _m._negInf));
             var pattern = _pattern.forward(scores.softmax(-1));
             var z = _z.forward(pattern.matmul(vh).permute(0, 2, 1, 3));
             Tensor attnOut;
@@ -273,7 +285,7 @@ public sealed class BuiltInTransformer : HookedTransformer
             Tensor mlpIn, residMid = residPre;
             if (!C.ParallelAttnMlp)
             {
-                residMid = _residMid.forward(residPre + attnOut);
+                residMid = _residMid.forward(residPre.Plus(attnOut));
                 mlpIn = residMid;
             }
             else mlpIn = residPre;
@@ -293,11 +305,11 @@ public sealed class BuiltInTransformer : HookedTransformer
                 post = _post.forward(_m.Activation(pre));
             }
             var mlpOut = _mlpOut.forward(Bias(post.matmul(_wOut), _bOut));
-            var residPost = C.ParallelAttnMlp ? residPre + attnOut + mlpOut : residMid + mlpOut;
+            var residPost = C.ParallelAttnMlp ? residPre.Plus(attnOut).Plus(mlpOut) : residMid.Plus(mlpOut);
             return _residPost.forward(residPost);
         }
 
-        private static Tensor Bias(Tensor x, Tensor? bias) => bias is null ? x : x + bias;
+        private static Tensor Bias(Tensor x, Tensor? bias) => bias is null ? x : x.Plus(bias);
 
         private bool Materialise(string hookName) => _m.Materialise?.Invoke(hookName) ?? true;
 
@@ -309,15 +321,15 @@ public sealed class BuiltInTransformer : HookedTransformer
         {
             int g = C.GroupSize;
             if (!Materialise(hook.HookName)) return perHead;
-            var heads = arange(0, C.NHeads, g, dtype: ScalarType.Int64, device: perHead.device);
+            var heads = tensor(Enumerable.Range(0, C.NKvHeads).Select(i => (long)i * g).ToArray(), device: perHead.device);
             var view = perHead.detach().index_select(2, heads);
             var seen = hook.forward(view);
-            var tap = seen - seen.detach();
+            var tap = seen.Minus(seen.detach());
             bool changed = _m.Changes?.Invoke(hook.HookName) ?? false;
             var spread = g == 1 ? seen : seen.repeat_interleave(g, 2);
             var tapSpread = g == 1 ? tap : tap.repeat_interleave(g, 2);
             // Value: the hooked view when changed, else the heads' own; gradient: each head its own, plus the view's tap.
-            return changed ? perHead + (spread - perHead).detach() + tapSpread : perHead + tapSpread;
+            return changed ? perHead.Plus(spread.Minus(perHead).detach()).Plus(tapSpread) : perHead.Plus(tapSpread);
         }
 
         internal Tensor Project(int head, bool key, Tensor residInput)
@@ -327,7 +339,7 @@ public sealed class BuiltInTransformer : HookedTransformer
             var w = (key ? _wk : _wq).narrow(1, (long)src * C.DHead, C.DHead);
             var y = ln.matmul(w);
             var bias = key ? _bk : _bq;
-            if (bias is not null) y = y + bias.narrow(0, (long)src * C.DHead, C.DHead);
+            if (bias is not null) y = y.Plus(bias.narrow(0, (long)src * C.DHead, C.DHead));
             return _m.Rotate(y.unsqueeze(2)).squeeze(2);
         }
     }
