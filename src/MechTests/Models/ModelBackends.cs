@@ -24,8 +24,19 @@ public static class ModelBackends
 
     private static string? s_backend, s_device;
 
-    /// <summary>The backend set by <see cref="Use"/>, else named by <c>MECHTESTS_BACKEND</c>, else <c>managed</c>.</summary>
-    public static string Default => s_backend ?? Normalise(Environment.GetEnvironmentVariable(BackendVariable), BackendVariable);
+    /// <summary>
+    /// The backend set by <see cref="Use"/>, else named by <c>MECHTESTS_BACKEND</c>, else baked into a loaded test
+    /// assembly by the MSBuild property <c>MechTestsBackend</c> (assembly metadata <c>MechTests.Backend</c>), else
+    /// <c>managed</c>.
+    /// </summary>
+    public static string Default => s_backend
+        ?? Normalise(Environment.GetEnvironmentVariable(BackendVariable) is { Length: > 0 } env ? env : BuildMetadata("MechTests.Backend"), BackendVariable);
+
+    /// <summary>The first non-empty <c>[AssemblyMetadata(key, …)]</c> among the loaded assemblies (MSBuild build facts).</summary>
+    private static string? BuildMetadata(string key) => AppDomain.CurrentDomain.GetAssemblies()
+        .Where(a => !a.IsDynamic)
+        .SelectMany(a => a.GetCustomAttributes<AssemblyMetadataAttribute>())
+        .FirstOrDefault(m => m.Key == key && !string.IsNullOrWhiteSpace(m.Value))?.Value;
 
     /// <summary>
     /// Sets the backend (and device) for the rest of the process, over the environment variables (the CLI's
@@ -48,7 +59,7 @@ public static class ModelBackends
     {
         ArgumentNullException.ThrowIfNull(model);
         string name = backend is null ? Default : Normalise(backend, "--backend");
-        device ??= s_device ?? Environment.GetEnvironmentVariable(DeviceVariable);
+        device ??= s_device ?? (Environment.GetEnvironmentVariable(DeviceVariable) is { Length: > 0 } d ? d : BuildMetadata("MechTests.Device"));
         if (name == "managed")
         {
             if (!string.IsNullOrWhiteSpace(device) && device.Trim() != "cpu")
