@@ -26,6 +26,8 @@ public static class Program
             DlaCommand.Create(),
             AttentionCommand.Create(),
         };
+        // Every command that runs a model takes --backend/--device; diff and bench (managed GEMM figures) do not.
+        foreach (var c in root.Subcommands.Where(c => c.Name is not ("diff" or "bench"))) BackendOptions.AddTo(c);
         var parsed = root.Parse(args);
         // Usage errors exit 2 like every other input error (System.CommandLine's default 1 means "a check failed").
         if (parsed.Errors.Count > 0)
@@ -34,6 +36,8 @@ public static class Program
             Console.Error.WriteLine($"usage: {string.Join(' ', CommandPath(parsed.CommandResult))} --help");
             return CliSupport.UsageError;
         }
+        int code = CliSupport.Run(() => { BackendOptions.Apply(parsed); return 0; });
+        if (code != 0) return code;
         return parsed.Invoke();
     }
 

@@ -265,7 +265,7 @@ public sealed class CircuitFileAssertions : CircuitClaimAssertions<CircuitFile, 
     public AndWhichConstraint<CircuitFileAssertions, double> PerformTheRecordedTask(LoadedModel model, double keepingAtLeast = 0.5, string because = "", params object[] becauseArgs)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return PerformTheRecordedTask(new Transformer(model.Config, model.Weights), model.Tokenizer, keepingAtLeast, because, becauseArgs);
+        return PerformTheRecordedTask(ModelBackends.Create(model), model.Tokenizer, keepingAtLeast, because, becauseArgs);
     }
 
     private bool NotNull(string claim, string because, object[] becauseArgs)

@@ -17,6 +17,6 @@ internal static class Runs
     public static TaskRuns For(LoadedModel model, MechTask task)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return For(new Transformer(model.Config, model.Weights), task);
+        return For(ModelBackends.Create(model), task);
     }
 }

@@ -24,7 +24,7 @@ internal static class GenerateCommand
         {
             var m = CliSupport.LoadModel(r.GetValue(model));
             var tok = m.Tokenizer ?? throw new InvalidDataException($"{m.SourcePath}: no tokenizer found next to the model; generate needs one.");
-            var engine = new Transformer(m.Config, m.Weights);
+            var engine = BackendOptions.Create(m);
             string text = r.GetValue(prompt) ?? "";
             var ids = tok.Encode(text, tok.AddsBosByDefault);
             if (ids.Length == 0)

@@ -25,7 +25,7 @@ internal static class LogitsCommand
                 ids = tok.Encode(p, tok.AddsBosByDefault);
             }
             else throw new ArgumentException("Give --tokens 1,2,3 or --prompt TEXT.");
-            var engine = new Transformer(m.Config, m.Weights);
+            var engine = BackendOptions.Create(m);
             var logits = engine.Run(new[] { ids }, RunOptions.Default).Logits;
             int v = m.Config.VocabSize;
             CliSupport.WriteJson(w =>

@@ -25,10 +25,10 @@ internal sealed class TaskOptions
         c.Add(Json);
     }
 
-    public (LoadedModel Model, Transformer Engine, TaskRuns Runs) Load(ParseResult r)
+    public (LoadedModel Model, IModelBackend Engine, TaskRuns Runs) Load(ParseResult r)
     {
         var m = CliSupport.LoadModel(r.GetValue(Model));
-        var engine = new Transformer(m.Config, m.Weights);
+        var engine = BackendOptions.Create(m);
         var task = MechTask.Load(r.GetValue(Task)!, m.Tokenizer, m.Config.VocabSize);
         return (m, engine, TaskRuns.Create(engine, task));
     }

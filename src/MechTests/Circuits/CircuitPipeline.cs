@@ -26,7 +26,7 @@ public static class CircuitPipeline
     /// <summary>Discovers a circuit on a loaded model and measures it; the file references <paramref name="taskReference"/>.</summary>
     public static CircuitFile Discover(LoadedModel model, MechTask task, TaskReference taskReference, DiscoverySpec spec,
         EvaluationPlan plan, CircuitTolerances? tolerances = null, IProgress<string>? stages = null)
-        => Discover(new Transformer(model.Config, model.Weights), ModelIdentity.From(model), task, taskReference, spec, plan, tolerances, stages);
+        => Discover(ModelBackends.Create(model), ModelIdentity.From(model), task, taskReference, spec, plan, tolerances, stages);
 
     /// <summary>Discovers a circuit on any backend (e.g. a planted model built in code) and measures it.</summary>
     public static CircuitFile Discover(IModelBackend model, ModelIdentity identity, MechTask task, TaskReference taskReference,
@@ -118,14 +118,14 @@ public static class CircuitPipeline
     /// <summary>Measures a circuit file as it stands (its members are not re-discovered) on a loaded model.</summary>
     public static CircuitFile Evaluate(CircuitFile file, LoadedModel model, EvaluationPlan? plan = null, IProgress<string>? stages = null)
     {
-        var runs = Prepare(file, new Transformer(model.Config, model.Weights), model.WeightsSha256, model.Tokenizer, stages);
+        var runs = Prepare(file, ModelBackends.Create(model), model.WeightsSha256, model.Tokenizer, stages);
         var scores = DiscoverySpec.EdgeScoresOf(file) is { } s ? Scores(runs, s, stages) : null;
         return Evaluate(runs, file, plan ?? EvaluationPlan.Default, scores, stages);
     }
 
     /// <summary>Re-derives a checked-in circuit on a loaded model (see the other overload).</summary>
     public static CircuitFile Rederive(CircuitFile claim, LoadedModel model, IProgress<string>? stages = null, bool allowDifferentWeights = false)
-        => Rederive(claim, new Transformer(model.Config, model.Weights), model.WeightsSha256, model.Tokenizer, stages, allowDifferentWeights);
+        => Rederive(claim, ModelBackends.Create(model), model.WeightsSha256, model.Tokenizer, stages, allowDifferentWeights);
 
     /// <summary>
     /// Repeats what produced <paramref name="claim"/>: checks the model is the one it names, resolves its task, re-runs

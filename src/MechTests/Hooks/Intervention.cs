@@ -5,7 +5,11 @@ namespace MechTests.Hooks;
 /// <summary>What an intervention sees when its hook point is reached.</summary>
 public sealed class HookContext
 {
-    internal HookContext(string hookName, int layer, ActivationCache current)
+    /// <summary>Creates a context (for backends that run interventions).</summary>
+    /// <example><code>
+    /// intervention.Apply(activation, new HookContext(HookNames.Result(1), 1, cacheSoFar));
+    /// </code></example>
+    public HookContext(string hookName, int layer, ActivationCache current)
     {
         HookName = hookName;
         Layer = layer;
@@ -40,11 +44,32 @@ public delegate void HookFunction(Tensor activation, HookContext context);
 public sealed class Intervention
 {
     /// <summary>Creates an intervention running <paramref name="apply"/> at <paramref name="hookName"/>.</summary>
-    public Intervention(string hookName, HookFunction apply)
+    public Intervention(string hookName, HookFunction apply) : this(hookName, apply, InterventionKind.Custom, null, null, null) { }
+
+    private Intervention(string hookName, HookFunction apply, InterventionKind kind, Tensor? operand, IReadOnlyCollection<int>? positions, IReadOnlyCollection<int>? heads)
     {
         HookName = hookName;
         Apply = apply;
+        Kind = kind;
+        Operand = operand;
+        Positions = positions;
+        Heads = heads;
     }
+
+    /// <summary>
+    /// What the change is, so a device backend can apply Replace/Add/Zero on the device; <see cref="InterventionKind.Custom"/>
+    /// runs <see cref="Apply"/> on a host copy.
+    /// </summary>
+    public InterventionKind Kind { get; }
+
+    /// <summary>The replacement (Replace) or the addend (Add); null for Zero and Custom.</summary>
+    public Tensor? Operand { get; }
+
+    /// <summary>The positions changed (null: all); see <see cref="Replace"/> for which dimension they index.</summary>
+    public IReadOnlyCollection<int>? Positions { get; }
+
+    /// <summary>The heads changed (null: all); see <see cref="Replace"/> for which dimension they index.</summary>
+    public IReadOnlyCollection<int>? Heads { get; }
 
     /// <summary>The hook point.</summary>
     public string HookName { get; }
@@ -58,15 +83,15 @@ public sealed class Intervention
     /// of attention [b,H,p,p] tensors (where positions then index the query dimension).
     /// </summary>
     public static Intervention Replace(string hookName, Tensor source, IReadOnlyCollection<int>? positions = null, IReadOnlyCollection<int>? heads = null)
-        => new(hookName, (t, _) => Blend(hookName, t, source, positions, heads, add: false));
+        => new(hookName, (t, _) => Blend(hookName, t, source, positions, heads, add: false), InterventionKind.Replace, source, positions, heads);
 
     /// <summary>Adds <paramref name="delta"/> (same shape) to the activation, optionally only at some positions/heads.</summary>
     public static Intervention Add(string hookName, Tensor delta, IReadOnlyCollection<int>? positions = null, IReadOnlyCollection<int>? heads = null)
-        => new(hookName, (t, _) => Blend(hookName, t, delta, positions, heads, add: true));
+        => new(hookName, (t, _) => Blend(hookName, t, delta, positions, heads, add: true), InterventionKind.Add, delta, positions, heads);
 
     /// <summary>Sets the activation to zero (zero ablation), optionally only at some positions/heads.</summary>
     public static Intervention Zero(string hookName, IReadOnlyCollection<int>? positions = null, IReadOnlyCollection<int>? heads = null)
-        => new(hookName, (t, _) => Blend(hookName, t, new Tensor(t.Shape), positions, heads, add: false));
+        => new(hookName, (t, _) => Blend(hookName, t, new Tensor(t.Shape), positions, heads, add: false), InterventionKind.Zero, null, positions, heads);
 
     private static void Blend(string hookName, Tensor target, Tensor source, IReadOnlyCollection<int>? positions, IReadOnlyCollection<int>? heads, bool add)
     {
@@ -97,6 +122,23 @@ public sealed class Intervention
     }
 
     // Attention scores and patterns are [b,H,p,p]: heads come before positions.
-    internal static bool IsAttentionHook(string hookName) =>
+    /// <summary>
+    /// Whether the hook point is an attention score/pattern tensor [b,H,p,p], where heads index dimension 1 and
+    /// positions the query dimension 2.
+    /// </summary>
+    public static bool IsAttentionHook(string hookName) =>
         hookName.EndsWith("hook_attn_scores", StringComparison.Ordinal) || hookName.EndsWith("hook_pattern", StringComparison.Ordinal);
+}
+
+/// <summary>The kind of an <see cref="Intervention"/>.</summary>
+public enum InterventionKind
+{
+    /// <summary>A user function over the activation.</summary>
+    Custom,
+    /// <summary>Replace (some positions/heads of) the activation with <see cref="Intervention.Operand"/>.</summary>
+    Replace,
+    /// <summary>Add <see cref="Intervention.Operand"/> to (some positions/heads of) the activation.</summary>
+    Add,
+    /// <summary>Set (some positions/heads of) the activation to zero.</summary>
+    Zero,
 }

@@ -54,11 +54,32 @@ public interface IModelBackend
 public sealed class ForwardPass : IDisposable
 {
     private Action? _release;
-    private readonly Tensor _logits;
+    private readonly Lazy<Tensor> _logits;
     private readonly ActivationCache _cache;
     private int _disposed;
 
-    internal ForwardPass(Tensor logits, ActivationCache cache, int batch, int positions, object? tape, Action? release = null)
+    /// <summary>
+    /// Creates a pass (for backends): <paramref name="backendRecord"/> is whatever the backend's
+    /// <see cref="IModelBackend.Backward"/> needs (null when not recorded); <paramref name="release"/> runs once on
+    /// <see cref="Dispose"/>.
+    /// </summary>
+    /// <example><code>
+    /// return new ForwardPass(new Tensor(logits, b, t, vocab), cache, b, t, myRecord, () => myRecord.Free());
+    /// </code></example>
+    public ForwardPass(Tensor logits, ActivationCache cache, int batch, int positions, object? backendRecord = null, Action? release = null)
+        : this(new Lazy<Tensor>(logits), cache, batch, positions, backendRecord, release) { }
+
+    /// <summary>
+    /// Creates a pass whose logits are produced on first read (a device backend copies them to the host only then);
+    /// <paramref name="logitsShape"/> is [b, p or 1, V].
+    /// </summary>
+    public ForwardPass(int[] logitsShape, Func<Tensor> logits, ActivationCache cache, int batch, int positions, object? backendRecord = null, Action? release = null)
+        : this(new Lazy<Tensor>(logits, LazyThreadSafetyMode.ExecutionAndPublication), cache, batch, positions, backendRecord, release)
+    {
+        ArgumentNullException.ThrowIfNull(logitsShape);
+    }
+
+    private ForwardPass(Lazy<Tensor> logits, ActivationCache cache, int batch, int positions, object? tape, Action? release)
     {
         _logits = logits;
         _cache = cache;
@@ -79,7 +100,7 @@ public sealed class ForwardPass : IDisposable
 
     /// <summary>Logits [b,p,V]; valid until the pass is disposed.</summary>
     /// <exception cref="ObjectDisposedException">The pass was disposed and its buffers given back.</exception>
-    public Tensor Logits => Live(_logits);
+    public Tensor Logits => Live(_logits).Value;
 
     /// <summary>Cached activations (post-intervention); valid until the pass is disposed.</summary>
     /// <exception cref="ObjectDisposedException">The pass was disposed and its buffers given back.</exception>
@@ -96,6 +117,9 @@ public sealed class ForwardPass : IDisposable
 
     /// <summary>Backend-specific record for the backward pass; null when not recorded.</summary>
     internal object? Tape { get; private set; }
+
+    /// <summary>The record the backend kept for its backward pass (null when not recorded, or after <see cref="Dispose"/>).</summary>
+    public object? BackendRecord => Tape;
 }
 
 /// <summary>
@@ -113,7 +137,13 @@ public sealed class BackwardPass : IDisposable
     private Action? _release;
     private int _disposed;
 
-    internal BackwardPass(ActivationCache gradients, IReadOnlyDictionary<string, float[]>? weightGradients, Action? release = null)
+    /// <summary>Creates a backward pass (for backends); <paramref name="release"/> runs once on <see cref="Dispose"/>.</summary>
+    /// <example><code>
+    /// var grads = new ActivationCache("gradients");
+    /// grads.Set(HookNames.Logits, dLogits);
+    /// return new BackwardPass(grads, weightGradients: null);
+    /// </code></example>
+    public BackwardPass(ActivationCache gradients, IReadOnlyDictionary<string, float[]>? weightGradients, Action? release = null)
     {
         _gradients = gradients;
         WeightGradients = weightGradients;

@@ -81,7 +81,7 @@ public sealed class CircuitReport
     public static CircuitReport Measure(CircuitFile file, LoadedModel model, int topK = 10, IProgress<int>? progress = null)
     {
         var task = file.Task.Resolve(file.SourcePath ?? "circuit", model.Tokenizer, model.Config.VocabSize);
-        using var runs = TaskRuns.Create(new Transformer(model.Config, model.Weights), task);
+        using var runs = TaskRuns.Create(ModelBackends.Create(model), task);
         return new CircuitReport(file)
         {
             Attribution = AttributionComparison.Measure(runs, topK, progress),
