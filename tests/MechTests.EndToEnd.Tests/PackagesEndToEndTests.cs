@@ -73,7 +73,7 @@ public class PackagesEndToEndTests(ITestOutputHelper output)
         Assert.NotEqual(0, run.ExitCode);
         Assert.Equal($"{Consumer.OldestFluentAssertions}.0", FluentAssertionsVersionIn(consumer));
         results = Consumer.ReadTrx(trx612);
-        Assert.Equal("Passed", results["ClaimTests.NameCopyIsFaithful"].Outcome);
+        Assert.Equal("Passed", results["Snippets.Root0.Claims.NameCopyIsFaithful"].Outcome);
         Assert.Equal("Failed", results["ClaimTests.NameCopyIsPerfect"].Outcome);
         Assert.Contains("but f(C) = 0.9137", results["ClaimTests.NameCopyIsPerfect"].Message);
         run = consumer.Run(null, "build", $"-p:ConsumerFluentAssertions={Consumer.LatestFluentAssertions}");
