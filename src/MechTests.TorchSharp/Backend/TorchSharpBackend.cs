@@ -90,7 +90,7 @@ public sealed class TorchSharpBackend : IModelBackend, IDisposable
 
     private ForwardPass RunLocked(IReadOnlyList<int[]> tokens, RunOptions options, out IReadOnlySet<string> reached)
     {
-        var (b, t) = CheckTokens(tokens);
+        var (b, t) = Config.CheckTokens(tokens);
         if (options.LastPositionLogitsOnly && options.RecordForBackward)
             throw new ArgumentException("RunOptions.LastPositionLogitsOnly cannot be combined with RecordForBackward.");
         if (options.ResumeFrom is { } resume)
@@ -297,24 +297,6 @@ public sealed class TorchSharpBackend : IModelBackend, IDisposable
         var outData = new float[b * t * dh];
         for (int r = 0; r < b * t; r++) Array.Copy(all.Data, (r * heads + src) * dh, outData, r * dh, dh);
         return new HostTensor(outData, b, t, dh);
-    }
-
-    private (int Batch, int Positions) CheckTokens(IReadOnlyList<int[]> tokens)
-    {
-        if (tokens.Count == 0) throw new ArgumentException("The batch is empty: give at least one token sequence.");
-        int t = tokens[0].Length;
-        if (t == 0) throw new ArgumentException("Prompt 0 has no tokens.");
-        if (t > Config.MaxPositions)
-            throw new ArgumentException($"Prompt 0 has {t} tokens; the model accepts at most {Config.MaxPositions}.");
-        for (int i = 0; i < tokens.Count; i++)
-        {
-            if (tokens[i].Length != t)
-                throw new ArgumentException($"Prompt {i} has {tokens[i].Length} tokens but prompt 0 has {t}; a batch needs equal lengths.");
-            foreach (int id in tokens[i])
-                if ((uint)id >= (uint)Config.VocabSize)
-                    throw new ArgumentException($"Prompt {i} contains token id {id}, outside the vocabulary 0..{Config.VocabSize - 1}.");
-        }
-        return (tokens.Count, t);
     }
 
     private HashSet<string>? _known;

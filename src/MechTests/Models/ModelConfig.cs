@@ -52,6 +52,26 @@ public enum RotaryStyle
 /// </code></example>
 public sealed record ModelConfig
 {
+    /// <summary>Checks a batch of prompts against this shape (non-empty, equal lengths, within the context, ids in the
+    /// vocabulary) and returns its size; every backend calls it so their errors read the same.</summary>
+    public (int Batch, int Positions) CheckTokens(IReadOnlyList<int[]> tokens)
+    {
+        if (tokens.Count == 0) throw new ArgumentException("The batch is empty: give at least one token sequence.");
+        int t = tokens[0].Length;
+        if (t == 0) throw new ArgumentException("Prompt 0 has no tokens.");
+        if (t > MaxPositions)
+            throw new ArgumentException($"Prompt 0 has {t} tokens; the model accepts at most {MaxPositions}.");
+        for (int i = 0; i < tokens.Count; i++)
+        {
+            if (tokens[i].Length != t)
+                throw new ArgumentException($"Prompt {i} has {tokens[i].Length} tokens but prompt 0 has {t}; a batch needs equal lengths.");
+            foreach (int id in tokens[i])
+                if ((uint)id >= (uint)VocabSize)
+                    throw new ArgumentException($"Prompt {i} contains token id {id}, outside the vocabulary 0..{VocabSize - 1}.");
+        }
+        return (tokens.Count, t);
+    }
+
     /// <summary>Model family.</summary>
     public Architecture Architecture { get; init; }
     /// <summary>Residual stream width.</summary>

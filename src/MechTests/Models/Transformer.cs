@@ -70,7 +70,7 @@ public sealed partial class Transformer : IModelBackend
     /// <inheritdoc />
     public ForwardPass Run(IReadOnlyList<int[]> tokens, RunOptions options)
     {
-        var (b, t) = CheckTokens(tokens);
+        var (b, t) = Config.CheckTokens(tokens);
         int n = b * t;
         var hooks = new PassHooks(options, _pool);
         // Split q/k/v inputs only in the layers that need them: it costs 3·H norms per layer.
@@ -439,24 +439,6 @@ public sealed partial class Transformer : IModelBackend
             Ops.Rotary(y, b, t, 1, Dh, Config.RotaryDims, Config.Rotary, cos, sin, inverse: false);
         }
         return new Tensor(y, b, t, Dh);
-    }
-
-    private (int Batch, int Positions) CheckTokens(IReadOnlyList<int[]> tokens)
-    {
-        if (tokens.Count == 0) throw new ArgumentException("The batch is empty: give at least one token sequence.");
-        int t = tokens[0].Length;
-        if (t == 0) throw new ArgumentException("Prompt 0 has no tokens.");
-        if (t > Config.MaxPositions)
-            throw new ArgumentException($"Prompt 0 has {t} tokens; the model accepts at most {Config.MaxPositions}.");
-        for (int i = 0; i < tokens.Count; i++)
-        {
-            if (tokens[i].Length != t)
-                throw new ArgumentException($"Prompt {i} has {tokens[i].Length} tokens but prompt 0 has {t}; a batch needs equal lengths.");
-            foreach (int id in tokens[i])
-                if ((uint)id >= (uint)V)
-                    throw new ArgumentException($"Prompt {i} contains token id {id}, outside the vocabulary 0..{V - 1}.");
-        }
-        return (tokens.Count, t);
     }
 
     private bool HookNameIsKnown(string name) => AllHookNames().Contains(name);
