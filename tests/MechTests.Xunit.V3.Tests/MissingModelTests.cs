@@ -75,4 +75,42 @@ public class MissingModelTests
         Assert.Equal("passed", Assert.Single(results, r => r.DisplayName.EndsWith(nameof(MissingModelSample.FactOnDefaultModel), StringComparison.Ordinal)).Outcome);
         Assert.Equal(0, results.Count(r => r.Outcome == "skipped"));
     }
+
+    [Fact]
+    public void AModelPathInTheCircuitFileThatFindsNothingSkipsTheRowNamingTheFile()
+    {
+        using var dir = new TempFolder();
+        string claim = dir.Write("c/claim.json", CircuitFile.Parse(Stories.EmptyJson).WithModelPath("../not-here").ToJson());
+        using var env = new EnvironmentScope().Set(VerifySample.Folder, Path.Combine(dir.Path, "c")).Set(BuildFacts.StrictVariable, null).Set(ModelLocator.ModelVariable, null);
+
+        var result = Assert.Single(InProcessRunner.Run(typeof(VerifySample)));
+
+        Assert.Equal(s_assemblyStrict ? "failed" : "skipped", result.Outcome);
+        Assert.Equal($"model not found: {Path.Combine(dir.Path, "not-here")} (model.path \"../not-here\" in {claim}). Put the model there, correct model.path in the " +
+                     "circuit file, or set Model = \"…\" on [CircuitFiles]; strict mode (MECHTESTS_STRICT=1 or MechTestsStrict=true) fails instead of skipping.",
+            result.Message);
+        Assert.Equal(Path.Combine(dir.Path, "not-here"), CircuitCase.ForFile(claim).ModelPath);
+    }
+
+    [Fact]
+    public void MechTestsModelNamesTheModelOfTestsThatNameNone()
+    {
+        using var dir = new TempFolder();
+        string elsewhere = Path.Combine(dir.Path, "elsewhere", "model.bin");
+        using var env = new EnvironmentScope().Set(MissingModelSample.Folder, dir.Path).Set(BuildFacts.StrictVariable, null).Set(ModelLocator.ModelVariable, elsewhere);
+        dir.Write("claim.json", Stories.EmptyJson);
+
+        var missing = InProcessRunner.Run(typeof(MissingModelSample));
+        var onDefault = Assert.Single(missing, r => r.DisplayName.EndsWith(nameof(MissingModelSample.FactOnDefaultModel), StringComparison.Ordinal));
+        Assert.Equal(s_assemblyStrict ? "failed" : "skipped", onDefault.Outcome);
+        Assert.Contains($"model not found: {elsewhere} ({ModelLocator.ModelVariable} = \"{elsewhere}\"", onDefault.Message);
+
+        // The same variable pointing at a real model: the fact runs (and the fixture's cache loads from there).
+        Directory.CreateDirectory(Path.GetDirectoryName(elsewhere)!);
+        File.Copy(MechTests.Models.EmbeddedModels.Stories260KPath, elsewhere);
+        var present = InProcessRunner.Run(typeof(MissingModelSample));
+        Assert.Equal("passed", Assert.Single(present, r => r.DisplayName.EndsWith(nameof(MissingModelSample.FactOnDefaultModel), StringComparison.Ordinal)).Outcome);
+        Assert.Equal(elsewhere, ModelLocator.Resolve(null));
+        Assert.Equal(Stories.Model.WeightsSha256, new ModelFixture().Default.WeightsSha256);
+    }
 }

@@ -67,4 +67,22 @@ public class VerificationTests
         Assert.Equal("text/html", report.AsByteArray().MediaType);
         Assert.Equal(File.ReadAllBytes(Path.Combine(dir.Path, "empty.received.html")), report.AsByteArray().ByteArray);
     }
+
+    [Fact]
+    public void VerifyOutsideTheAttributesReturnsTheMeasuredFiguresAndWritesThemToTheGivenOutput()
+    {
+        using var dir = new TempFolder();
+        var empty = CircuitCase.ForFile(dir.Write("empty.json", Stories.EmptyJson));
+        dir.Write("empty.verified.json", Stories.EmptyJson);
+        var output = new RecordingOutput();
+
+        var result = empty.Verify(output);
+
+        Assert.Equal(SnapshotStatus.Matched, result.Snapshot.Status);
+        Assert.Equal(0, result.Figure("faithfulness")!.Value, 6);
+        Assert.Null(result.Figure("completeness"));   // the empty circuit's file does not measure it
+        Assert.Equal(result.Figure("cpr")!.Value, Figure(output.Output, "cpr"), 5);
+        Assert.Contains("completeness: not measured", output.Lines);
+        Assert.Equal($"snapshot: matched {Path.Combine(dir.Path, "empty.verified.json")}", output.Lines[^1]);
+    }
 }
