@@ -114,6 +114,9 @@ public class PackagesEndToEndTests(ITestOutputHelper output)
         Assert.Contains("faithfulness = 0.91374 (normalized; claimed 0.91374)", trxText);
         Assert.Contains("tiny: ", run.Output);
         Assert.Contains("gpt2 2×2, d_model 8", run.Output);
+        // The received file and its report, attached to the failing test, are TRX result files.
+        Assert.Matches(@"<ResultFile path=""[^""]*tiny\.received\.html", trxText);
+        Assert.Matches(@"<ResultFile path=""[^""]*tiny\.received\.json", trxText);
         var skipped = results["ClaimTests.NeedsAMissingModel"];
         Assert.Equal("NotExecuted", skipped.Outcome);
         Assert.Contains("model not found: ", trxText);
