@@ -8,7 +8,9 @@ namespace MechTests.EndToEnd.Tests;
 /// The packages as a user meets them, in one consumer project set up as the README says (steps share it, so one test,
 /// in order): what the packages hold; every C# snippet of README.md and the package READMEs compiles and passes as
 /// written, the embedded model's circuit and a second model's beside it verify, and a false claim fails with its
-/// figures (TRX, non-zero exit: CI gating); a malformed circuit fails the build at file(line,col); a changed snapshot
+/// figures (TRX, non-zero exit: CI gating); the same on xUnit v3 in a second project beside it (MechTests.Xunit.V3: its
+/// README's snippets, a false claim as a failure with attachments, a missing model as a skip); a malformed circuit
+/// fails the build at file(line,col); a changed snapshot
 /// is refused on CI and accepted locally with -p:MechTestsAccept=true into the source tree, never bin/; the CLI
 /// installs as a local tool with the README's lines and runs the command lines the READMEs show.
 /// </summary>
