@@ -17,13 +17,17 @@ public sealed class Consumer : IDisposable
     public const string Version = "0.1.0-e2e";
     /// <summary>The FluentAssertions versions a consumer may be on: the oldest the package supports and the newest served.</summary>
     public const string OldestFluentAssertions = "6.12.0", LatestFluentAssertions = "7.2.2";
-    public static readonly string[] Packages = ["MechTests", "MechTests.FluentAssertions", "MechTests.Xunit", "MechTests.MSBuild", "MechTests.Cli"];
+    public static readonly string[] Packages = ["MechTests", "MechTests.FluentAssertions", "MechTests.Xunit", "MechTests.Xunit.V3", "MechTests.MSBuild", "MechTests.Cli"];
+    /// <summary>The xUnit v3 package a v3 consumer takes for a plain <c>dotnet test</c> (MechTests.Xunit.V3's README).</summary>
+    public const string XunitV3 = "4.0.3";
 
     public string Root { get; } = Directory.CreateTempSubdirectory("mechtests-e2e-").FullName;
     /// <summary>The package folder, where README.md's <c>dotnet pack -c Release -o ../mechtests-feed</c> puts it relative to the project.</summary>
     public string Feed => Path.Combine(Root, "mechtests-feed");
     public string Project => Path.Combine(Root, "consumer");
     public string Circuits => Path.Combine(Project, "circuits");
+    /// <summary>The xUnit v3 consumer (<see cref="WriteXunitV3Project"/>), beside the xUnit v2 one.</summary>
+    public string ProjectV3 => Path.Combine(Root, "consumer-v3");
     public string PackLog { get; }
 
     /// <summary>The second model: a random GPT-2 folder in the project (<c>%MODELS%/gpt2</c>, as the Xunit README names it).</summary>
@@ -135,6 +139,79 @@ public sealed class Consumer : IDisposable
         var all = new Dictionary<string, string> { ["MODELS"] = Models };
         foreach (var (k, v) in env ?? new Dictionary<string, string>()) all[k] = v;
         return Dotnet(Project, all, args, Path.Combine(Root, "packages"));
+    }
+
+    /// <summary>
+    /// A second test project beside the first, on xUnit v3 with MechTests.Xunit.V3 from the same feed: the package
+    /// README's snippets, the first project's circuits (both models; the v3 README's <c>%MODELS%/gpt2</c> is the same
+    /// folder), and three tests of its own — a claim that holds, one that does not (its snapshot lost an edge, kept out of
+    /// <c>circuits/</c> so the README's theories stay green) and a fact on a model that is not there.
+    /// </summary>
+    public void WriteXunitV3Project()
+    {
+        Directory.CreateDirectory(ProjectV3);
+        File.Copy(Path.Combine(Project, "nuget.config"), Path.Combine(ProjectV3, "nuget.config"));
+        File.WriteAllText(Path.Combine(ProjectV3, "ConsumerV3.Tests.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <TargetFramework>net10.0</TargetFramework>
+                <Nullable>enable</Nullable>
+                <ImplicitUsings>enable</ImplicitUsings>
+                <IsPackable>false</IsPackable>
+                <OutputType>Exe</OutputType>
+              </PropertyGroup>
+              <ItemGroup>
+                <PackageReference Include="MechTests.Xunit.V3" Version="{Version}" />
+                <PackageReference Include="xunit.v3.mtp-off" Version="{XunitV3}" />
+                <PackageReference Include="xunit.runner.visualstudio" Version="4.0.1" />
+                <PackageReference Include="Microsoft.NET.Test.Sdk" Version="18.12.0" />
+              </ItemGroup>
+            </Project>
+            """);
+        foreach (var file in Directory.GetFiles(Circuits, "*.json", SearchOption.AllDirectories))
+        {
+            string to = Path.Combine(ProjectV3, "circuits", Path.GetRelativePath(Circuits, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+            File.Copy(file, to);
+        }
+        // The gpt2 circuit's model.path is ../../models/gpt2, relative to the file.
+        foreach (var file in Directory.GetFiles(Models, "*", SearchOption.AllDirectories))
+        {
+            string to = Path.Combine(ProjectV3, "models", Path.GetRelativePath(Models, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+            File.Copy(file, to);
+        }
+        Directory.CreateDirectory(Path.Combine(ProjectV3, "tasks"));
+        File.Copy(Path.Combine(RepoRoot, "tasks", "name-copy.json"), Path.Combine(ProjectV3, "tasks", "name-copy.json"));
+        // The small GPT-2's circuit (quick to re-derive), at the same depth so its model.path still finds the model.
+        string falseClaims = Directory.CreateDirectory(Path.Combine(ProjectV3, "false-claims", "gpt2")).FullName;
+        File.Copy(Path.Combine(Circuits, "gpt2", "tiny.json"), Path.Combine(falseClaims, "tiny.json"));
+        var verified = File.ReadAllLines(Path.Combine(Circuits, "gpt2", "tiny.verified.json")).ToList();
+        verified.RemoveAt(verified.FindIndex(l => l.Contains("\"edges\": [", StringComparison.Ordinal)) + 1);
+        File.WriteAllLines(Path.Combine(falseClaims, "tiny.verified.json"), verified);
+        File.WriteAllText(Path.Combine(ProjectV3, "ClaimTests.cs"), """
+            using MechTests.Xunit;
+            using Xunit;
+
+            public class ClaimTests(ITestOutputHelper output)
+            {
+                [CircuitTheory, CircuitFiles("false-claims")]
+                public void Holds(CircuitCase circuit) => circuit.Verify(output);
+
+                [CircuitFact(Model = "models/not-here.bin")]
+                public void NeedsAMissingModel() => Assert.Fail("the body of a test whose model is missing ran");
+            }
+            """);
+        string snippets = Directory.CreateDirectory(Path.Combine(ProjectV3, "Snippets")).FullName;
+        Assert.Null(ReadmeSnippets.Write(RepoRoot, ReadmeSnippets.XunitV3Document(RepoRoot), snippets).StatementsTest);
+    }
+
+    /// <summary>`dotnet ARGS` in the xUnit v3 consumer, as <see cref="Run"/> does in the first.</summary>
+    public (int ExitCode, string Output) RunV3(IReadOnlyDictionary<string, string>? env, params string[] args)
+    {
+        var all = new Dictionary<string, string> { ["MODELS"] = Models };
+        foreach (var (k, v) in env ?? new Dictionary<string, string>()) all[k] = v;
+        return Dotnet(ProjectV3, all, args, Path.Combine(Root, "packages"));
     }
 
     /// <summary>A command line as documented (split on spaces; no quoting in the documented lines), with the e2e package version.</summary>

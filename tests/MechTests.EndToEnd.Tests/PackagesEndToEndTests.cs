@@ -8,7 +8,9 @@ namespace MechTests.EndToEnd.Tests;
 /// The packages as a user meets them, in one consumer project set up as the README says (steps share it, so one test,
 /// in order): what the packages hold; every C# snippet of README.md and the package READMEs compiles and passes as
 /// written, the embedded model's circuit and a second model's beside it verify, and a false claim fails with its
-/// figures (TRX, non-zero exit: CI gating); a malformed circuit fails the build at file(line,col); a changed snapshot
+/// figures (TRX, non-zero exit: CI gating); the same on xUnit v3 in a second project beside it (MechTests.Xunit.V3: its
+/// README's snippets, a false claim as a failure with attachments, a missing model as a skip); a malformed circuit
+/// fails the build at file(line,col); a changed snapshot
 /// is refused on CI and accepted locally with -p:MechTestsAccept=true into the source tree, never bin/; the CLI
 /// installs as a local tool with the README's lines and runs the command lines the READMEs show.
 /// </summary>
@@ -46,6 +48,17 @@ public class PackagesEndToEndTests(ITestOutputHelper output)
         Assert.Contains("tasks/net10.0/MechTests.dll", entries["MechTests.MSBuild"]);
         Assert.Contains(entries["MechTests.Cli"], e => e.StartsWith("tools/net10.0/any/", StringComparison.Ordinal) && e.EndsWith("stories260K.bin", StringComparison.Ordinal));
         Assert.All(entries.Values, files => Assert.Contains("README.md", files));
+        Assert.Contains("buildTransitive/MechTests.Xunit.V3.targets", entries["MechTests.Xunit.V3"]);
+        Assert.Contains("buildTransitive/MechTests.Xunit.V3.ModelFixture.cs", entries["MechTests.Xunit.V3"]);
+        Assert.Contains("lib/net10.0/MechTests.Xunit.V3.dll", entries["MechTests.Xunit.V3"]);
+        using (var zip = ZipFile.OpenRead(Path.Combine(consumer.Feed, $"MechTests.Xunit.V3.{Consumer.Version}.nupkg")))
+        using (var nuspec = new StreamReader(zip.GetEntry("MechTests.Xunit.V3.nuspec")!.Open()))
+        {
+            // Compiled against the oldest supported xUnit v3 extensibility API: consumers on 3.2.x and 4.x both restore.
+            string text = nuspec.ReadToEnd();
+            Assert.Contains("id=\"xunit.v3.extensibility.core\" version=\"3.2.2\"", text);
+            Assert.DoesNotContain("id=\"xunit.extensibility", text);
+        }
 
         // 1. The READMEs' snippets compile and pass as written: their claims hold, one [CircuitFiles] row per circuit
         // of either model; a false claim fails with its measured value; TRX and exit code gate CI.
@@ -79,6 +92,36 @@ public class PackagesEndToEndTests(ITestOutputHelper output)
         run = consumer.Run(null, "build", $"-p:ConsumerFluentAssertions={Consumer.LatestFluentAssertions}");
         Assert.Equal(0, run.ExitCode);
         Assert.Equal($"{Consumer.LatestFluentAssertions}.0", FluentAssertionsVersionIn(consumer));
+
+        // 1c. The same claims on xUnit v3: a project beside it that references MechTests.Xunit.V3 instead (and xunit.v3);
+        // the v3 README's snippets pass as written (the model fixture comes as an assembly fixture), a false claim
+        // fails with its differences and figures, a missing model skips (v3's dynamic skip), and the exit code gates.
+        consumer.WriteXunitV3Project();
+        string trxV3 = Path.Combine(consumer.Root, "run1-v3.trx");
+        run = consumer.RunV3(null, "test", "--logger", $"trx;LogFileName={trxV3}");
+        Log(output, "dotnet test (xUnit v3 consumer)", run);
+        Assert.NotEqual(0, run.ExitCode);
+        results = Consumer.ReadTrx(trxV3);
+        foreach (var name in new[] { "Snippets.MechTestsXunitV30.CircuitClaims.Holds(circuit: name-copy)", "Snippets.MechTestsXunitV30.CircuitClaims.HoldsOnGpt2(circuit: tiny)",
+                     "Snippets.MechTestsXunitV31.WithoutTheAttributes.NameCopyHolds", "Snippets.MechTestsXunitV32.PronounTests.TheEmbeddedModelHasFiveLayers",
+                     "Snippets.MechTestsXunitV32.PronounTests.Gpt2IsAGpt2" })
+            Assert.True(results.TryGetValue(name, out var r) && r.Outcome == "Passed", $"{name}: {(r.Outcome ?? "did not run")}\n{r.Message}\nran: {string.Join(", ", results.Keys)}");
+        Assert.Equal(["ClaimTests.Holds(circuit: gpt2/tiny)", "ClaimTests.NeedsAMissingModel"], results.Keys.Where(k => k.StartsWith("ClaimTests.", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        var falseClaim = results["ClaimTests.Holds(circuit: gpt2/tiny)"];
+        Assert.Equal("Failed", falseClaim.Outcome);
+        Assert.Contains("Circuit snapshot mismatch for 'tiny'", falseClaim.Message);
+        Assert.Contains(Path.Combine(consumer.ProjectV3, "false-claims", "gpt2", "tiny.verified.json"), falseClaim.Message);
+        // The figures of the passing and of the failing rows reach the log (gpt2 2×2 is the small GPT-2's header).
+        string trxText = File.ReadAllText(trxV3);
+        Assert.Contains("faithfulness = 0.91374 (normalized; claimed 0.91374)", trxText);
+        Assert.Contains("tiny: ", run.Output);
+        Assert.Contains("gpt2 2×2, d_model 8", run.Output);
+        // The received file and its report, attached to the failing test, are TRX result files.
+        Assert.Matches(@"<ResultFile path=""[^""]*tiny\.received\.html", trxText);
+        Assert.Matches(@"<ResultFile path=""[^""]*tiny\.received\.json", trxText);
+        var skipped = results["ClaimTests.NeedsAMissingModel"];
+        Assert.Equal("NotExecuted", skipped.Outcome);
+        Assert.Contains("model not found: ", trxText);
 
         // 2. A malformed circuit file fails the build, located.
         string broken = Path.Combine(consumer.Circuits, "broken.json");

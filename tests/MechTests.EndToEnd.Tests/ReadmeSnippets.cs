@@ -18,7 +18,12 @@ public static partial class ReadmeSnippets
             // MechTests.TorchSharp's snippet needs a native libtorch flavour the consumer does not reference; it runs as
             // written in tests/MechTests.TorchSharp.Tests (ReadmeSnippetCheck) instead.
             .Where(p => !p.Contains($"{Path.DirectorySeparatorChar}MechTests.TorchSharp{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            // MechTests.Xunit.V3's snippets are xUnit v3 code: they run in the xUnit v3 consumer (XunitV3Document).
+            .Where(p => p != XunitV3Document(repoRoot))
             .Order(StringComparer.Ordinal)];
+
+    /// <summary>MechTests.Xunit.V3's README, whose snippets compile and run in the xUnit v3 consumer project.</summary>
+    public static string XunitV3Document(string repoRoot) => Path.Combine(repoRoot, "src", "MechTests.Xunit.V3", "README.md");
 
     /// <summary>A short identifier for a document: <c>Root</c>, or the package name without dots (<c>MechTestsXunit</c>).</summary>
     public static string Id(string repoRoot, string document)

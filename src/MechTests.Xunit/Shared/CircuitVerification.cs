@@ -2,7 +2,12 @@ using System.Globalization;
 using MechTests.Circuits;
 using MechTests.Reports;
 using MechTests.Models;
+#if XUNIT_V3
+using MechTests.Xunit.Sdk;
+using Xunit;
+#else
 using Xunit.Abstractions;
+#endif
 
 namespace MechTests.Xunit;
 
@@ -57,6 +62,12 @@ public static class CircuitVerification
     /// The snapshot settings come from the test assembly's build facts (accept only when asked, never on CI unless forced).
     /// </summary>
     /// <exception cref="CircuitFormatException">The circuit file is malformed.</exception>
+    /// <remarks>
+    /// Under xUnit v3 (the MechTests.Xunit.V3 package) <paramref name="output"/> may be left out (the running test's
+    /// <c>TestContext.Current.TestOutputHelper</c>), a missing model skips the running test (v3's dynamic skip) in any
+    /// test unless strict mode is on, and a snapshot failure also attaches the received file and its HTML report to the
+    /// test (<c>TestContext.AddAttachment</c>). xUnit v2 can do neither: there the model is checked by the attributes.
+    /// </remarks>
     /// <exception cref="ModelNotFoundException">The model is missing (a <see cref="CircuitTheoryAttribute"/> row is skipped before it gets here).</exception>
     /// <exception cref="SnapshotMismatchException">The re-derived circuit differs from its verified snapshot (the figures are already written).</exception>
     /// <exception cref="ModelMismatchException">The circuit belongs to another model (the message says how to point the test at its model).</exception>
@@ -65,10 +76,19 @@ public static class CircuitVerification
     /// [CircuitTheory, CircuitFiles("circuits")]
     /// public void Holds(CircuitCase circuit) => circuit.Verify(output);
     /// </code></example>
+#if XUNIT_V3
+    public static CircuitVerificationResult Verify(this CircuitCase circuit, ITestOutputHelper? output = null, SnapshotVerifier? verifier = null, ModelCache? cache = null)
+#else
     public static CircuitVerificationResult Verify(this CircuitCase circuit, ITestOutputHelper output, SnapshotVerifier? verifier = null, ModelCache? cache = null)
+#endif
     {
         ArgumentNullException.ThrowIfNull(circuit);
+#if XUNIT_V3
+        output = TestOutput.OrCurrent(output);
+        DynamicSkip.IfModelMissing(circuit);
+#else
         ArgumentNullException.ThrowIfNull(output);
+#endif
         var claim = circuit.Read();
         var model = circuit.LoadModel(cache);
         verifier ??= new SnapshotVerifier(circuit.BuildFacts.SnapshotSettings() with { ReportWriter = SnapshotReportWriter.Instance });
@@ -83,12 +103,21 @@ public static class CircuitVerification
     /// var claim = CircuitFile.Read("circuits/name-copy.json");
     /// CircuitVerification.Verify(claim, ModelCache.Shared.Get(EmbeddedModels.Stories260KPath), "circuits/name-copy", output);
     /// </code></example>
+#if XUNIT_V3
+    public static CircuitVerificationResult Verify(CircuitFile claim, LoadedModel model, string snapshotPath, ITestOutputHelper? output = null,
+        SnapshotVerifier? verifier = null, string? name = null)
+#else
     public static CircuitVerificationResult Verify(CircuitFile claim, LoadedModel model, string snapshotPath, ITestOutputHelper output,
         SnapshotVerifier? verifier = null, string? name = null)
+#endif
     {
         ArgumentNullException.ThrowIfNull(claim);
         ArgumentNullException.ThrowIfNull(model);
+#if XUNIT_V3
+        output = TestOutput.OrCurrent(output);
+#else
         ArgumentNullException.ThrowIfNull(output);
+#endif
         verifier ??= new SnapshotVerifier(SnapshotSettings.FromEnvironment() with { ReportWriter = SnapshotReportWriter.Instance });
         CircuitFile received;
         try
@@ -108,9 +137,12 @@ public static class CircuitVerification
         catch (SnapshotMismatchException e)
         {
             output.WriteLine($"snapshot: {e.Failure.ToString().ToLowerInvariant()} {e.VerifiedPath} (received: {e.ReceivedPath})");
-            // xUnit 2 has no test attachments (v3's TestContext.AddAttachment is what reaches TRX <ResultFiles>); the path
-            // is in the failure message and here, in the test's output, which TRX keeps too.
+            // The path is in the failure message and here, in the test's output, which TRX keeps too; xUnit v3 also
+            // attaches the files to the test (xUnit 2 has no test attachments).
             if (e.ReportPath != null) output.WriteLine($"report: {e.ReportPath}");
+#if XUNIT_V3
+            TestOutput.Attach(e);
+#endif
             throw;
         }
         output.WriteLine($"snapshot: {snapshot.Status.ToString().ToLowerInvariant()} {snapshot.VerifiedPath}");

@@ -1,7 +1,11 @@
 using System.Reflection;
 using MechTests.Circuits;
 using MechTests.Models;
+#if XUNIT_V3
+using Xunit.Sdk;
+#else
 using Xunit.Abstractions;
+#endif
 
 namespace MechTests.Xunit;
 
@@ -176,8 +180,8 @@ public sealed class CircuitCase : IXunitSerializable
     /// </code></example>
     public void Deserialize(IXunitSerializationInfo info)
     {
-        Name = info.GetValue<string>("name");
-        Path = info.GetValue<string>("path");
+        Name = info.GetValue<string>("name")!;
+        Path = info.GetValue<string>("path")!;
         Model = info.GetValue<string?>("model");
         TestAssembly = info.GetValue<string?>("assembly");
         _file = null;

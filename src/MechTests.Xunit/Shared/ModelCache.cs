@@ -89,6 +89,22 @@ public sealed class ModelCache
     }
 }
 
+#if XUNIT_V3
+/// <summary>
+/// An xUnit v3 assembly fixture over <see cref="ModelCache.Shared"/>: the MechTests.Xunit.V3 package registers it
+/// (<c>[assembly: AssemblyFixture(typeof(ModelFixture))]</c>, added to the build unless <c>MechTestsModelFixture</c> is
+/// <c>false</c>), so any test class may take it in its constructor, with no <c>IClassFixture</c>. Class and collection
+/// fixtures work as in xUnit v2. Every fixture shares the one cache, so a model is loaded once per test assembly
+/// however many classes use it.
+/// </summary>
+/// <example><code>
+/// public class NameCopyTests(ModelFixture models)
+/// {
+///     [CircuitFact]
+///     public void TheEmbeddedModelHasFiveLayers() => Assert.Equal(5, models.Default.Config.NLayers);
+/// }
+/// </code></example>
+#else
 /// <summary>
 /// An xUnit fixture over <see cref="ModelCache.Shared"/>: use it as a class fixture
 /// (<c>IClassFixture&lt;ModelFixture&gt;</c>) or a collection fixture (<c>ICollectionFixture&lt;ModelFixture&gt;</c>
@@ -102,6 +118,7 @@ public sealed class ModelCache
 ///     public void TheEmbeddedModelHasFiveLayers() => Assert.Equal(5, models.Default.Config.NLayers);
 /// }
 /// </code></example>
+#endif
 public sealed class ModelFixture
 {
     /// <summary>A fixture over the shared cache (what xUnit calls).</summary>
