@@ -61,6 +61,8 @@ public sealed class SnapshotVerifier
         if (!File.Exists(verifiedPath))
         {
             string fresh = received.ToJson();
+            if (RoleFailure(fresh, receivedPath, verifiedPath) is { } missingRoles)
+                throw Fail(SnapshotFailure.RoleClaimFailed, verifiedPath, receivedPath, fresh, null, null, missingRoles, acceptable: false);
             if (Settings.Accepting) return Accept(SnapshotStatus.Created, verifiedPath, receivedPath, fresh, null);
             throw Fail(SnapshotFailure.Missing, verifiedPath, receivedPath, fresh, null, null,
                 $"No verified snapshot yet: {Path.GetFileName(verifiedPath)} does not exist. Review the received file, then accept it.");
@@ -74,6 +76,8 @@ public sealed class SnapshotVerifier
         catch (CircuitFormatException e)
         {
             string fresh = received.ToJson();
+            if (RoleFailure(fresh, receivedPath, verifiedPath) is { } unreadableRoles)
+                throw Fail(SnapshotFailure.RoleClaimFailed, verifiedPath, receivedPath, fresh, null, null, unreadableRoles, acceptable: false);
             if (Settings.Accepting) return Accept(SnapshotStatus.Updated, verifiedPath, receivedPath, fresh, null);
             throw Fail(SnapshotFailure.Unreadable, verifiedPath, receivedPath, fresh, null, null, $"The verified snapshot cannot be read: {e.Message}");
         }
@@ -84,6 +88,10 @@ public sealed class SnapshotVerifier
         // Compare what would be on disk, so both sides carry the same rounding.
         var receivedAsWritten = CircuitFile.Parse(text, receivedPath);
         var diff = CircuitDiff.Compare(verified, receivedAsWritten);
+        // A claim that does not hold fails whatever the snapshot says, and accepting cannot make it true.
+        if (RoleFailure(receivedAsWritten, verifiedPath) is { } roles)
+            throw Fail(SnapshotFailure.RoleClaimFailed, verifiedPath, receivedPath, text, diff.AreEquivalent ? null : diff, verified,
+                diff.AreEquivalent ? roles : $"{roles}\nSnapshot differences: {diff.Render()}", acceptable: false);
         if (diff.AreEquivalent)
         {
             DeleteIfExists(receivedPath);
@@ -147,8 +155,23 @@ public sealed class SnapshotVerifier
         return new SnapshotResult(status, verifiedPath, diff);
     }
 
+    private static string? RoleFailure(string text, string receivedPath, string verifiedPath) => RoleFailure(CircuitFile.Parse(text, receivedPath), verifiedPath);
+
+    /// <summary>The message for the role claims of <paramref name="received"/> that do not hold, or null when all hold.</summary>
+    private static string? RoleFailure(CircuitFile received, string verifiedPath)
+    {
+        var failing = received.FailingRoles();
+        if (failing.Count == 0) return null;
+        string name = Path.GetFileName(verifiedPath)[..^VerifiedSuffix.Length];
+        var sb = new System.Text.StringBuilder();
+        sb.Append($"{failing.Count} of {received.Roles.Count} role claim{(received.Roles.Count == 1 ? "" : "s")} of '{name}' do{(failing.Count == 1 ? "es" : "")} not hold:\n");
+        foreach (var r in failing)
+            sb.Append("  ").Append(r.Describe()).Append("\n    convention: ").Append(RoleMeasurement.Conventions(r.Kind)).Append('\n');
+        return sb.ToString().TrimEnd('\n');
+    }
+
     private SnapshotMismatchException Fail(SnapshotFailure failure, string verifiedPath, string receivedPath, string text, CircuitDiffResult? diff,
-        CircuitFile? verified, string what)
+        CircuitFile? verified, string what, bool acceptable = true)
     {
         // A folder that cannot be written (read-only checkout, full disk) must not turn the mismatch into an I/O error
         // that hides what differed: the failure still carries the diff, and says the received file is missing.
@@ -177,7 +200,8 @@ public sealed class SnapshotVerifier
         msg.Append("Verified: ").Append(verifiedPath).Append(File.Exists(verifiedPath) ? "" : " (missing)").Append('\n');
         msg.Append("Received: ").Append(receivedPath).Append(written ? "" : " (not written)").Append('\n');
         if (report != null) msg.Append("Report: ").Append(report).Append('\n');
-        msg.Append(AcceptAdvice(Settings));
+        msg.Append(acceptable ? AcceptAdvice(Settings)
+            : $"A role claim that does not hold is never accepted: if the model is right, change the claim in {Path.GetFileName(verifiedPath)[..^VerifiedSuffix.Length]}.json (its threshold, or remove the role); otherwise fix the model.");
         return new SnapshotMismatchException(failure, verifiedPath, receivedPath, diff, msg.ToString()) { ReportPath = report };
     }
 
