@@ -101,6 +101,22 @@ public static class RoleMeasurement
         return proposals;
     }
 
+    /// <summary>
+    /// One line per role claim of <paramref name="measured"/> for logs and test output:
+    /// <c>role a2.h6 promotes-answer: DLA 1.3816 (claim atLeast 1; holds); recorded 1.3816</c> — the recorded value
+    /// from <paramref name="claimed"/> when given.
+    /// </summary>
+    /// <example><code>
+    /// foreach (var line in RoleMeasurement.Lines(CircuitPipeline.Rederive(claim, model), claim)) output.WriteLine(line);
+    /// </code></example>
+    public static IReadOnlyList<string> Lines(CircuitFile measured, CircuitFile? claimed = null)
+    {
+        ArgumentNullException.ThrowIfNull(measured);
+        var recorded = claimed?.Roles.ToDictionary(r => r.Name, r => r.Value, StringComparer.Ordinal);
+        return measured.Roles.Select(r => $"role {r.Describe()}" + (recorded == null ? ""
+            : recorded.TryGetValue(r.Name, out var v) ? $"; recorded {(v is double x ? Invariant.G(x) : "nothing")}" : "; not claimed")).ToList();
+    }
+
     /// <summary>Rounds a positive number toward zero to one significant digit (0.69 → 0.6, 0.0123 → 0.01).</summary>
     internal static double Down(double x)
     {
