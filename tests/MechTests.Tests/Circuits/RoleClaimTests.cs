@@ -180,4 +180,17 @@ public class RoleClaimTests
         }, proposed.Select(r => $"{r.Name} {r.Threshold}"));
         Assert.All(proposed, r => Assert.True(r.Holds));
     }
+
+    [Fact]
+    public void TheDocumentedRolesAreTheCheckedInOnesAndTheDocumentedDiffLineIsReal()
+    {
+        string doc = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "docs", "circuit-format.md"));
+        string section = doc[doc.IndexOf("## Role claims", StringComparison.Ordinal)..];
+        string block = section[(section.IndexOf("```json\n", StringComparison.Ordinal) + 8)..];
+        block = block[..block.IndexOf("```", StringComparison.Ordinal)];
+        var documented = block.Split('\n').Where(l => l.Contains("\"claim\"", StringComparison.Ordinal)).Select(l => l.Trim().TrimEnd(','));
+        var committed = File.ReadAllLines(NameCopy).Where(l => l.Contains("\"claim\"", StringComparison.Ordinal)).Select(l => l.Trim().TrimEnd(','));
+        Assert.Equal(committed, documented);
+        Assert.Contains("  ~ a2.h6 promotes-answer: DLA 1.3816 -> 0 (Δ -1.3816; tolerance 0.0001 + 0.0001·max), claim atLeast 1 — claim no longer holds\n", section);
+    }
 }
