@@ -23,7 +23,8 @@ public sealed record SnapshotResult(SnapshotStatus Status, string VerifiedPath, 
 /// numbers within the verified file's tolerances — hand-tuned there, they survive accepting), and on a mismatch
 /// writes <c>X.received.json</c> (git-ignored) and fails with the differences, both paths and the accept command.
 /// Accepting (<c>MECHTESTS_ACCEPT=1</c>) replaces the verified file atomically; it is refused on CI unless
-/// <c>MECHTESTS_ACCEPT_ON_CI=1</c>.
+/// <c>MECHTESTS_ACCEPT_ON_CI=1</c>. A received file whose role claims (<see cref="CircuitFile.Roles"/>) do not all
+/// hold fails with <see cref="SnapshotFailure.RoleClaimFailed"/> whatever the snapshot says, and is never accepted.
 /// </summary>
 /// <example><code>
 /// [Fact]
@@ -167,6 +168,8 @@ public sealed class SnapshotVerifier
         sb.Append($"{failing.Count} of {received.Roles.Count} role claim{(received.Roles.Count == 1 ? "" : "s")} of '{name}' do{(failing.Count == 1 ? "es" : "")} not hold:\n");
         foreach (var r in failing)
             sb.Append("  ").Append(r.Describe()).Append("\n    convention: ").Append(RoleMeasurement.Conventions(r.Kind)).Append('\n');
+        if (failing.Any(r => r.Value == null))
+            sb.Append("A claim without a value was never measured: verify the re-derived file (CircuitPipeline.Rederive, or Evaluate), which measures every claim.\n");
         return sb.ToString().TrimEnd('\n');
     }
 
