@@ -268,6 +268,74 @@ public sealed class CircuitFileAssertions : CircuitClaimAssertions<CircuitFile, 
         return PerformTheRecordedTask(ModelBackends.Create(model), model.Tokenizer, keepingAtLeast, because, becauseArgs);
     }
 
+    /// <summary>
+    /// Measures the file's role claims (<see cref="CircuitFile.Roles"/>: <c>a2.h6</c> promotes the answer, <c>a1.h4</c>
+    /// is a previous-token head, …) on <paramref name="model"/> with the file's own task, as <c>mechtests verify</c>
+    /// does, and asserts every one holds. The failure lists each claim that does not, with its measured value, its
+    /// threshold, the value the file recorded and the convention. A model whose identity differs from the file's fails
+    /// (use the <see cref="IModelBackend"/> overload for a fine-tune); a file that claims no roles fails too.
+    /// </summary>
+    /// <param name="model">The model the file was written for.</param>
+    /// <param name="because">A phrase explaining why the claims should hold.</param>
+    /// <param name="becauseArgs">Arguments of <paramref name="because"/>.</param>
+    /// <returns>The claims with their measured values as <c>Which</c>.</returns>
+    /// <example><code>
+    /// CircuitFile.Read("circuits/name-copy.json").Should().HaveItsRolesHold(EmbeddedModels.LoadStories260K());
+    /// </code></example>
+    [CustomAssertion]
+    public AndWhichConstraint<CircuitFileAssertions, IReadOnlyList<RoleClaim>> HaveItsRolesHold(LoadedModel model, string because = "", params object[] becauseArgs)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (!NotNull("have its role claims hold", because, becauseArgs)) return new(this, (IReadOnlyList<RoleClaim>)null!);
+        var mismatches = ModelMismatches(model);
+        if (!Execute.Assertion
+                .BecauseOf(because, becauseArgs)
+                .ForCondition(mismatches.Count == 0)
+                .FailWith("Expected {context:circuit file} to have its role claims hold on its model{reason}, but the model is another one:\n  {0}",
+                    new FailureText(string.Join("\n  ", mismatches))))
+            return new(this, (IReadOnlyList<RoleClaim>)null!);
+        return HaveItsRolesHold(ModelBackends.Create(model), model.Tokenizer, model.Weights, because, becauseArgs);
+    }
+
+    /// <summary>
+    /// As <see cref="HaveItsRolesHold(LoadedModel, string, object[])"/> on any backend and tokenizer, with no identity
+    /// check (e.g. fine-tuned weights: do the recorded roles survive the fine-tune?).
+    /// </summary>
+    /// <param name="model">The model backend, e.g. a <see cref="Transformer"/> over fine-tuned weights.</param>
+    /// <param name="tokenizer">The tokenizer for a task stored as text (null when the task is inline token ids).</param>
+    /// <param name="weights">The weights, for direct logit attribution; null takes them from a <see cref="Transformer"/>.</param>
+    /// <param name="because">A phrase explaining why the claims should hold.</param>
+    /// <param name="becauseArgs">Arguments of <paramref name="because"/>.</param>
+    /// <returns>The claims with their measured values as <c>Which</c>.</returns>
+    /// <example><code>
+    /// claim.Should().HaveItsRolesHold(new Transformer(m.Config, tunedWeights), m.Tokenizer);
+    /// </code></example>
+    [CustomAssertion]
+    public AndWhichConstraint<CircuitFileAssertions, IReadOnlyList<RoleClaim>> HaveItsRolesHold(IModelBackend model, Models.Tokenizers.ITokenizer? tokenizer,
+        ModelWeights? weights = null, string because = "", params object[] becauseArgs)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        const string claim = "have its role claims hold";
+        if (!NotNull(claim, because, becauseArgs)) return new(this, (IReadOnlyList<RoleClaim>)null!);
+        if (!Execute.Assertion
+                .BecauseOf(because, becauseArgs)
+                .ForCondition(Subject!.Roles.Count > 0)
+                .FailWith("Expected {context:circuit file} to {0}{reason}, but it claims no roles (add a \"roles\" section, docs/circuit-format.md \"Role claims\").", new FailureText(claim)))
+            return new(this, (IReadOnlyList<RoleClaim>)null!);
+        using var runs = Runs.For(model, TaskOf(tokenizer, model.Config.VocabSize));
+        var measured = RoleMeasurement.Measure(runs, weights, Subject.Roles);
+        var failing = measured.Where(r => r.Holds != true).ToList();
+        var recorded = Subject.Roles.ToDictionary(r => r.Name, r => r.Value, StringComparer.Ordinal);
+        string Line(RoleClaim r) => $"{r.Describe()}; recorded {(recorded[r.Name] is double v ? Num.G(v) : "nothing")}\n    convention: {RoleMeasurement.Conventions(r.Kind)}";
+        Execute.Assertion
+            .BecauseOf(because, becauseArgs)
+            .ForCondition(failing.Count == 0)
+            .FailWith("Expected {context:circuit file} to {0}{reason}, but {1} of {2} did not:\n  {3}\n  Task '{4}', {5} pairs.",
+                new FailureText(claim), new FailureText(Num.I(failing.Count)), new FailureText(Num.I(measured.Count)),
+                new FailureText(string.Join("\n  ", failing.Select(Line))), new FailureText(runs.Task.Name), new FailureText(Num.I(runs.Task.Pairs.Count)));
+        return new(this, measured);
+    }
+
     private bool NotNull(string claim, string because, object[] becauseArgs)
         => Execute.Assertion
             .BecauseOf(because, becauseArgs)

@@ -57,6 +57,8 @@ public class CircuitClaimExamples(ITestOutputHelper output)
             Head("a2.h6").Should().AttendToPosition(engine, prompts, namePositions, atLeast: 0.6, positionName: "the name");
             Component("a2.h6").Should().PromoteTheAnswer(runs, atLeast: 1.0);
             Component("a4.h2").Should().SuppressTheAnswer(runs, atLeast: 0.3);
+            // The same roles, recorded in the circuit file (its "roles" section) and measured on its own task.
+            CircuitFile.Read(Repo.Path("circuits/name-copy.json")).Should().HaveItsRolesHold(model);
         }
     }
 }

@@ -83,6 +83,10 @@ public class FineTuneRegressionExamples(ITestOutputHelper output)
         // Re-deriving on the tuned weights moves some small edges (the diff lists them) but keeps the behaviour.
         var diff = DiffAgainstVerified(tuned);
         Metric(diff, "clean", after: true).Should().BeGreaterThan(0.5 * Metric(diff, "clean", after: false));
+        // The role claims recorded in the file say what moved: the name mover still writes the name (DLA 1.38 -> 1.41),
+        // but the suppressor a4.h2 lets go (-0.47 -> -0.19, past its claim atMost -0.3): a change the behaviour hides.
+        diff.RoleChanges.Single(c => c.Role == "a2.h6 promotes-answer").Text.Should().EndWith("claim atLeast 1 — claim holds");
+        diff.RoleChanges.Single(c => c.Role == "a4.h2 suppresses-answer").Text.Should().EndWith("claim atMost -0.3 — claim no longer holds");
     }
 
     [Fact]
@@ -100,5 +104,7 @@ public class FineTuneRegressionExamples(ITestOutputHelper output)
         var diff = DiffAgainstVerified(tuned);
         diff.Header.Should().Contain(h => h.Field == "model.weightsSha256");
         Metric(diff, "clean", after: true).Should().BeLessThan(0.2 * Metric(diff, "clean", after: false));
+        // And the name mover no longer writes the name (DLA 1.38 -> 0.14): its role claim is the first role change.
+        diff.RoleChanges[0].Text.Should().StartWith("~ a2.h6 promotes-answer: DLA 1.3816 -> ").And.EndWith("claim atLeast 1 — claim no longer holds");
     }
 }

@@ -74,4 +74,24 @@ public class RoleAssertionTests
         var dup = () => Head("a0.h1").Should().BeADuplicateTokenHead(Models.Induction.CreateEngine(), atLeast: 0.5);
         dup.Should().Throw<XunitException>().Which.Message.Should().Contain("its duplicate-token score was");
     }
+
+    [Fact]
+    public void TheCheckedInNameCopyRolesHoldAndAStricterClaimFailsWithItsMeasuredValue()
+    {
+        var file = Circuits.CircuitFile.Read(Path.Combine(Models.RepoRoot, "circuits", "name-copy.json"));
+        file.Should().HaveItsRolesHold(Models.Stories).Which.Select(r => r.Name).Should()
+            .Equal("a1.h4 previous-token-head", "a2.h6 promotes-answer", "a4.h2 suppresses-answer");
+
+        // The same file claiming more than a2.h6 writes (DLA 1.38): the message has the value, the threshold, the record, the convention.
+        var stricter = file.WithRoles(file.Roles.Select(r => r.Node == "a2.h6" ? r with { AtLeast = 2 } : r));
+        var message = Fails.With(() => stricter.Should().HaveItsRolesHold(Models.Stories, "the name mover {0}", "copies"));
+        message.Should().StartWith("Expected stricter to have its role claims hold because the name mover copies, but 1 of 3 did not:\n" +
+                                   "  a2.h6 promotes-answer: DLA 1.3816 (claim atLeast 2; does not hold); recorded 1.3816\n" +
+                                   "    convention: direct logit attribution to the clean logit difference");
+        message.Should().Contain("Task 'name-copy', ");
+
+        // Another model's identity is refused before anything is measured; a file without roles claims nothing to check.
+        Fails.With(() => file.Should().HaveItsRolesHold(Models.InductionLoaded)).Should().Contain("but the model is another one");
+        Fails.With(() => file.WithRoles().Should().HaveItsRolesHold(Models.Stories)).Should().Contain("but it claims no roles");
+    }
 }

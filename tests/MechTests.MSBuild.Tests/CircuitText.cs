@@ -26,6 +26,16 @@ internal static class CircuitText
     /// <summary>The planted model the file was discovered on.</summary>
     public static PlantedModel Model => s_valid.Value.Model;
 
+    /// <summary>
+    /// <see cref="Valid"/> with role claims (schema version 3): a1.h2 promotes the answer, a0.h1 is a previous-token
+    /// head on the task's prompts. The planted heads do both; the build-time check reads the claims, not their truth.
+    /// </summary>
+    public static string WithRoles => Replace(Valid, "\"schemaVersion\": 1",
+        "\"roles\": [\n" +
+        "    {\"atLeast\": 0.5, \"claim\": \"promotes-answer\", \"node\": \"a1.h2\", \"on\": \"task\"},\n" +
+        "    {\"atLeast\": 0.4, \"claim\": \"previous-token-head\", \"node\": \"a0.h1\", \"on\": \"task\"}\n" +
+        "  ],\n  \"schemaVersion\": 3");
+
     /// <summary>1-based line and column of the first occurrence of <paramref name="needle"/> at or after <paramref name="from"/>.</summary>
     public static (int Line, int Column) Where(string text, string needle, int from = 0)
     {
@@ -104,6 +114,22 @@ internal static class CircuitText
             string t = Replace(v, "\"schemaVersion\": 1", "\"schemaVersion\": 99");
             var key = Where(t, "\"schemaVersion\": 99");
             Add("schema-version", t, CircuitFormatException.SchemaVersionCode, (key.Line, key.Column + "\"schemaVersion\": ".Length), "schema version 99");
+        }
+        // Role claims (schema 3): an unknown node, at its name.
+        string r = WithRoles;
+        {
+            string t = Replace(r, "\"node\": \"a1.h2\", \"on\"", "\"node\": \"a2.h2\", \"on\"");
+            Add("role-unknown-node", t, CircuitFormatException.UnknownNameCode, Where(t, "\"a2.h2\""), "roles[0].node: node 'a2.h2' does not exist in a 2-layer, 3-head model");
+        }
+        // An unknown kind of role, at the kind.
+        {
+            string t = Replace(r, "\"claim\": \"promotes-answer\"", "\"claim\": \"name-mover\"");
+            Add("role-unknown-claim", t, CircuitFormatException.InvalidValueCode, Where(t, "\"name-mover\""), "roles[0].claim: role 'name-mover' is unknown; expected one of promotes-answer, suppresses-answer");
+        }
+        // A claim without its threshold, at the claim's object.
+        {
+            string t = Replace(r, "{\"atLeast\": 0.4, \"claim\": \"previous-token-head\"", "{\"claim\": \"previous-token-head\"");
+            Add("role-missing-threshold", t, CircuitFormatException.StructureCode, Where(t, "{\"claim\": \"previous-token-head\""), "roles[1]: missing field 'atLeast'");
         }
         return list;
     }

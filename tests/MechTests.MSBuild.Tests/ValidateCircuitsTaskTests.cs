@@ -48,6 +48,17 @@ public sealed class ValidateCircuitsTaskTests : IDisposable
         Assert.Contains(engine.Messages, m => m.Message == "MechTests: checked 1 circuit file(s); 0 with errors.");
     }
 
+    [Fact]
+    public void AFileWithRoleClaimsPasses()
+    {
+        Assert.Equal(2, CircuitFile.Parse(CircuitText.WithRoles).Roles.Count);
+        string path = Write("roles.json", CircuitText.WithRoles);
+        var (ok, task, engine) = Run(path);
+        Assert.True(ok);
+        Assert.Empty(engine.Errors);
+        Assert.Equal([path], task.ValidFiles.Select(i => i.ItemSpec));
+    }
+
     [Theory]
     [MemberData(nameof(BrokenNames))]
     public void EachBrokenFileIsOneErrorWithItsCodeFileLineAndColumn(string name)

@@ -36,7 +36,9 @@ internal static class EvaluateCommand
             var measured = CliSupport.WithStages("evaluate", stages => CircuitPipeline.Evaluate(file, loaded, plan, stages));
             if (r.GetValue(json)) WriteJson(path, measured);
             else WriteTable(path, measured);
-            return 0;
+            // Role claims are measured too: one line each on stderr (stdout stays the table or the JSON), and a claim that does not hold is a failed check.
+            foreach (var line in RoleMeasurement.Lines(measured, file)) Console.Error.WriteLine(line);
+            return measured.FailingRoles().Count == 0 ? 0 : 1;
         }));
         return cmd;
     }
@@ -54,6 +56,11 @@ internal static class EvaluateCommand
             w.WriteNumber("edges", f.Circuit.Edges.Count);
             w.WritePropertyName("metrics");
             metrics.WriteTo(w, options);
+            if (f.ToJsonTree()["roles"] is { } roles)
+            {
+                w.WritePropertyName("roles");
+                roles.WriteTo(w, options);
+            }
             w.WriteEndObject();
         });
     }

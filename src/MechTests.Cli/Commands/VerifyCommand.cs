@@ -8,7 +8,7 @@ namespace MechTests.Cli.Commands;
 /// <summary>
 /// <c>mechtests verify [circuits/...]</c>: re-derives every circuit file (its method, parameters and measurements,
 /// on the model) and compares the result with its verified snapshot <c>NAME.verified.json</c>; a summary table of
-/// every claim with its figures at the end; exit code 0 only when all match.
+/// every claim with its figures at the end; exit code 0 only when all match and every role claim holds.
 /// </summary>
 internal static class VerifyCommand
 {
@@ -47,14 +47,20 @@ internal static class VerifyCommand
                     var claim = CircuitFile.Read(path);
                     string modelPath = Path.GetFullPath(CliSupport.ModelPathFor(r.GetValue(model), claim));
                     if (!models.TryGetValue(modelPath, out var loaded)) models[modelPath] = loaded = CliSupport.LoadModel(modelPath);
-                    received = CliSupport.WithStages($"verify {name}", s => CircuitPipeline.Rederive(claim, loaded, s, r.GetValue(allowWeights)), expectedStages: 7); // runs, scores, discovery, faithfulness, curves, completeness, minimality
+                    received = CliSupport.WithStages($"verify {name}", s => CircuitPipeline.Rederive(claim, loaded, s, r.GetValue(allowWeights)),
+                        expectedStages: 7 + (claim.Roles.Count > 0 ? 1 : 0)); // runs, scores, discovery, faithfulness, curves, completeness, minimality, roles
                     var result = verifier.Verify(received, Path.ChangeExtension(path, null));
                     rows.Add(new Row(name, path, result.Status.ToString().ToLowerInvariant(), received,
                         result.Diff is { } d ? $"accepted {d.Count} difference(s):\n{d.Render()}" : null));
                 }
                 catch (SnapshotMismatchException e)
                 {
-                    rows.Add(new Row(name, path, e.Failure == SnapshotFailure.Missing ? "missing" : "mismatch", received, e.Message));
+                    rows.Add(new Row(name, path, e.Failure switch
+                    {
+                        SnapshotFailure.Missing => "missing",
+                        SnapshotFailure.RoleClaimFailed => "role failed",
+                        _ => "mismatch",
+                    }, received, e.Message));
                 }
                 catch (Exception e) when (e is InvalidDataException or InvalidOperationException or FormatException or IOException
                                               or UnauthorizedAccessException or ArgumentException or KeyNotFoundException or NotSupportedException)
@@ -101,17 +107,18 @@ internal static class VerifyCommand
     {
         foreach (var row in rows.Where(x => x.Message != null))
             Console.WriteLine($"{row.Path}: {row.Status}\n{row.Message}\n");
-        var table = new Table().AddColumns(["circuit", "status", "nodes", "edges", "faithfulness", "CPR", "CMD", "incompleteness", "not necessary"]);
+        var table = new Table().AddColumns(["circuit", "status", "nodes", "edges", "faithfulness", "CPR", "CMD", "incompleteness", "not necessary", "roles hold"]);
         foreach (var row in rows)
         {
             string status = row.Status is "matched" or "created" or "updated" ? $"[green]{row.Status}[/]" : $"[red]{row.Status}[/]";
             var f = row.Received;
             table.AddRow([Markup.Escape(row.Name), status, f?.Circuit.Nodes.Count.ToString() ?? "-", f?.Circuit.Edges.Count.ToString() ?? "-",
-                .. Figures.Select(m => f == null ? "-" : CliSupport.SummaryFigure(f, m))]);
+                .. Figures.Select(m => f == null ? "-" : CliSupport.SummaryFigure(f, m)),
+                f == null || f.Roles.Count == 0 ? "-" : $"{f.Roles.Count(x => x.Holds == true)} of {f.Roles.Count}"]);
         }
         CliSupport.Out.Write(table);
         int ok = rows.Count(x => x.Status is "matched" or "created" or "updated");
-        Console.WriteLine($"{ok} of {rows.Count} circuits verified; figures: faithfulness and CPR/CMD normalized (corrupted-patch ablation), incompleteness = worst |F(C\\K) − F(M\\K)| / |L(clean) − L(corrupted)| over the sets K tried, not necessary = components whose removal alone lowers faithfulness by less than δ.");
+        Console.WriteLine($"{ok} of {rows.Count} circuits verified; figures: faithfulness and CPR/CMD normalized (corrupted-patch ablation), incompleteness = worst |F(C\\K) − F(M\\K)| / |L(clean) − L(corrupted)| over the sets K tried, not necessary = components whose removal alone lowers faithfulness by less than δ, roles hold = role claims whose measured value meets its threshold.");
     }
 
     private static void WriteJson(List<Row> rows) => CliSupport.WriteJson(w =>
@@ -130,6 +137,22 @@ internal static class VerifyCommand
                 w.WriteNumber("edges", f.Circuit.Edges.Count);
                 foreach (var m in Figures)
                     if (f.Metrics.TryGetValue(m, out var e) && double.IsFinite(e.Value)) w.WriteNumber(m, e.Value);
+                if (f.Roles.Count > 0)
+                {
+                    w.WriteStartArray("roles");
+                    foreach (var role in f.Roles)
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("node", role.Node);
+                        w.WriteString("claim", role.Kind);
+                        if (role.AtLeast is double a) w.WriteNumber("atLeast", a);
+                        if (role.AtMost is double b) w.WriteNumber("atMost", b);
+                        if (role.Value is double v && double.IsFinite(v)) w.WriteNumber("value", v);
+                        w.WriteBoolean("holds", role.Holds == true);
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                }
             }
             if (row.Message != null) w.WriteString("message", row.Message);
             w.WriteEndObject();

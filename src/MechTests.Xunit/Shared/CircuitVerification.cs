@@ -170,7 +170,8 @@ public static class CircuitVerification
     /// <summary>
     /// The figures of <paramref name="measured"/> as text: a header (size, method, model), then one line per
     /// <see cref="Figures"/> entry it measures — <c>name = value (unit; claimed value)</c>, 6 significant digits,
-    /// invariant culture — and <c>name: not measured</c> for the others.
+    /// invariant culture — and <c>name: not measured</c> for the others; then one line per role claim
+    /// (<see cref="RoleMeasurement.Lines"/>).
     /// </summary>
     /// <example><code>
     /// string text = string.Join("\n", CircuitVerification.FigureLines(measured));
@@ -204,6 +205,7 @@ public static class CircuitVerification
             if (claimed != null) notes.Add(claimed.Metrics.TryGetValue(metric, out var before) ? $"claimed {F(before.Value)}" : "not claimed");
             lines.Add($"{metric} = {F(e.Value)} ({string.Join("; ", notes)})");
         }
+        lines.AddRange(RoleMeasurement.Lines(measured, claimed));
         return lines;
     }
 

@@ -106,8 +106,64 @@ public static class CircuitDiff
             .OrderBy(v => v.Field.Contains(".details", StringComparison.Ordinal) ? 1 : 0)
             .ThenByDescending(v => v.Delta is double d ? Math.Abs(d) : double.PositiveInfinity)
             .ThenBy(v => v.Field, StringComparer.Ordinal).ToList();
-        return new CircuitDiffResult(tol, header, addedNodes, removedNodes, addedEdges, removedEdges, scoreChanges, metricChanges);
+        return new CircuitDiffResult(tol, header, addedNodes, removedNodes, addedEdges, removedEdges, scoreChanges, metricChanges, CompareRoles(before, after, tol));
     }
+
+    /// <summary>
+    /// Role claims by (node, kind): added, removed, a threshold or source changed (exactly), a measured value moved
+    /// beyond tolerance (DLA in task-metric units: the metric tolerance; attention scores: the faithfulness one).
+    /// Each line says whether the claim holds before and after.
+    /// </summary>
+    private static List<RoleDifference> CompareRoles(CircuitFile before, CircuitFile after, CircuitTolerances tol)
+    {
+        var changes = new List<RoleDifference>();
+        var a = before.Roles.ToDictionary(r => r.Name, StringComparer.Ordinal);
+        var b = after.Roles.ToDictionary(r => r.Name, StringComparer.Ordinal);
+        static string V(double? v) => v is double x ? Invariant.G(x) : "(not measured)";
+        foreach (var name in before.Roles.Concat(after.Roles).Select(r => r.Name).Distinct(StringComparer.Ordinal))
+        {
+            bool hasA = a.TryGetValue(name, out var ra), hasB = b.TryGetValue(name, out var rb);
+            if (!hasA || !hasB)
+            {
+                var r = (hasA ? ra : rb)!;
+                changes.Add(new RoleDifference(name, "role", hasA ? r.Threshold : null, hasB ? r.Threshold : null,
+                    Text: $"{(hasA ? "-" : "+")} {name} {r.Threshold}: {RoleKinds.Measure(r.Kind)} {V(r.Value)}{(hasB ? Verdict(null, r.Holds) : "")}"));
+                continue;
+            }
+            if (ra!.Threshold != rb!.Threshold)
+                changes.Add(new RoleDifference(name, "threshold", ra.Threshold, rb.Threshold,
+                    Text: $"~ {name}: claim {ra.Threshold} -> {rb.Threshold}; {RoleKinds.Measure(rb.Kind)} {V(rb.Value)}{Verdict(ra.Holds, rb.Holds)}"));
+            if (ra.On != rb.On)
+                changes.Add(new RoleDifference(name, "on", ra.On.ToString(), rb.On.ToString(), Text: $"~ {name}: on {ra.On} -> {rb.On}"));
+            double absTol = RoleKinds.IsDirectEffect(ra.Kind) ? tol.Metric : tol.Faithfulness;
+            bool same = (ra.Value, rb.Value) switch
+            {
+                (null, null) => true,
+                (double x, double y) => tol.Within(x, y, absTol),
+                _ => false,
+            };
+            if (!same)
+            {
+                double? delta = ra.Value is double x && rb.Value is double y ? y - x : null;
+                string how = delta is double d ? $" (Δ {(d >= 0 ? "+" : "")}{Invariant.G(d)}; tolerance {Invariant.G(absTol)} + {Invariant.G(tol.Relative)}·max)" : "";
+                changes.Add(new RoleDifference(name, "value", ra.Value is double bv ? Invariant.G(bv) : null, rb.Value is double av ? Invariant.G(av) : null, delta, absTol,
+                    $"~ {name}: {RoleKinds.Measure(ra.Kind)} {V(ra.Value)} -> {V(rb.Value)}{how}, claim {rb.Threshold}{Verdict(ra.Holds, rb.Holds)}"));
+            }
+        }
+        // Claims that stopped holding first, then by size of the move.
+        return changes.OrderBy(c => c.Text.Contains("no longer holds", StringComparison.Ordinal) ? 0 : 1)
+            .ThenByDescending(c => c.Delta is double d ? Math.Abs(d) : double.PositiveInfinity)
+            .ThenBy(c => c.Role, StringComparer.Ordinal).ToList();
+    }
+
+    private static string Verdict(bool? before, bool? after) => (before, after) switch
+    {
+        (true, false) => " — claim no longer holds",
+        (_, false) => " — claim does not hold",
+        (false, true) => " — claim holds now",
+        (_, true) => " — claim holds",
+        _ => "",
+    };
 
     private static void CompareNodes(string path, JsonNode? a, JsonNode? b, double absTol, CircuitTolerances tol, List<ValueDifference> changes)
     {

@@ -21,6 +21,19 @@ public sealed record EdgeDifference(string Name, double? Before, double? After)
 public sealed record ValueDifference(string Field, string? Before, string? After, double? Delta = null, double? Tolerance = null);
 
 /// <summary>
+/// A role claim that differs (docs/circuit-format.md "Role claims"): added or removed, its threshold or source changed,
+/// or its measured value moved beyond tolerance — with whether it holds before and after.
+/// </summary>
+/// <param name="Role">The claim's name, e.g. <c>a2.h6 promotes-answer</c>.</param>
+/// <param name="Field"><c>role</c> (added/removed), <c>threshold</c>, <c>on</c> or <c>value</c>.</param>
+/// <param name="Before">The first file's text (threshold, source or value; null when absent or not measured).</param>
+/// <param name="After">The second file's text.</param>
+/// <param name="Delta">After − Before for values.</param>
+/// <param name="Tolerance">The absolute tolerance applied to values (plus the relative one).</param>
+/// <param name="Text">The rendered line, e.g. <c>~ a2.h6 promotes-answer: DLA 1.38 -> 0.41 (…), claim atLeast 0.5 — claim no longer holds</c>.</param>
+public sealed record RoleDifference(string Role, string Field, string? Before, string? After, double? Delta = null, double? Tolerance = null, string Text = "");
+
+/// <summary>
 /// The semantic differences between two circuit files: what changed in the model/task/method, which nodes and edges
 /// were added or removed (with scores, largest first), which scores and metrics moved beyond tolerance (largest
 /// first). <see cref="Render"/> gives the text that snapshot failures and <c>mechtests diff</c> print.
@@ -29,8 +42,9 @@ public sealed class CircuitDiffResult
 {
     internal CircuitDiffResult(CircuitTolerances tolerances, IReadOnlyList<ValueDifference> header, IReadOnlyList<string> addedNodes,
         IReadOnlyList<string> removedNodes, IReadOnlyList<EdgeDifference> addedEdges, IReadOnlyList<EdgeDifference> removedEdges,
-        IReadOnlyList<EdgeDifference> scoreChanges, IReadOnlyList<ValueDifference> metricChanges)
+        IReadOnlyList<EdgeDifference> scoreChanges, IReadOnlyList<ValueDifference> metricChanges, IReadOnlyList<RoleDifference> roleChanges)
     {
+        RoleChanges = roleChanges;
         Tolerances = tolerances;
         Header = header;
         AddedNodes = addedNodes;
@@ -68,8 +82,11 @@ public sealed class CircuitDiffResult
     /// </summary>
     public IReadOnlyList<ValueDifference> MetricChanges { get; }
 
+    /// <summary>Role claims added, removed, re-thresholded or whose measured value moved beyond tolerance; claims that stopped holding first.</summary>
+    public IReadOnlyList<RoleDifference> RoleChanges { get; }
+
     /// <summary>Number of differences.</summary>
-    public int Count => Header.Count + AddedNodes.Count + RemovedNodes.Count + AddedEdges.Count + RemovedEdges.Count + ScoreChanges.Count + MetricChanges.Count;
+    public int Count => Header.Count + AddedNodes.Count + RemovedNodes.Count + AddedEdges.Count + RemovedEdges.Count + ScoreChanges.Count + MetricChanges.Count + RoleChanges.Count;
 
     /// <summary>True when nothing differs beyond tolerance.</summary>
     public bool AreEquivalent => Count == 0;
@@ -86,6 +103,7 @@ public sealed class CircuitDiffResult
             return $"No differences beyond tolerance (score ±{Invariant.G(t.Score)}, faithfulness ±{Invariant.G(t.Faithfulness)}, metric ±{Invariant.G(t.Metric)}, relative {Invariant.G(t.Relative)}).\n";
         sb.Append($"{Count} difference{(Count == 1 ? "" : "s")} beyond tolerance (score ±{Invariant.G(t.Score)}, faithfulness ±{Invariant.G(t.Faithfulness)}, metric ±{Invariant.G(t.Metric)}, relative {Invariant.G(t.Relative)}):\n");
         Section(sb, "Header changes", Header, maxPerSection, v => $"  ~ {v.Field}: {v.Before ?? "(absent)"} -> {v.After ?? "(absent)"}");
+        Section(sb, "Role claims", RoleChanges, maxPerSection, r => $"  {r.Text}");
         Section(sb, "Edges added, largest |score| first", AddedEdges, maxPerSection, e => $"  + {e.Name}  score {Score(e.After)}");
         Section(sb, "Edges removed, largest |score| first", RemovedEdges, maxPerSection, e => $"  - {e.Name}  score {Score(e.Before)}");
         Section(sb, "Score changes beyond tolerance, largest first", ScoreChanges, maxPerSection,

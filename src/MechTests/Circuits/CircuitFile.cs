@@ -19,14 +19,14 @@ namespace MechTests.Circuits;
 /// </code></example>
 public sealed class CircuitFile
 {
-    /// <summary>The newest schema version this library reads (1, and 2 which adds <c>model.path</c>).</summary>
-    public const int CurrentSchemaVersion = 2;
+    /// <summary>The newest schema version this library reads (1; 2 adds <c>model.path</c>; 3 adds <c>roles</c>).</summary>
+    public const int CurrentSchemaVersion = 3;
 
     /// <summary>
-    /// The schema version the file is written with: the lowest that holds it — 2 when it names its model's
-    /// <see cref="ModelPath"/>, else 1 (readable by MechTests versions that know only 1).
+    /// The schema version the file is written with: the lowest that holds it — 3 when it carries <see cref="Roles"/>,
+    /// 2 when it names its model's <see cref="ModelPath"/>, else 1 (readable by MechTests versions that know only 1).
     /// </summary>
-    public int SchemaVersion => ModelPath != null ? 2 : 1;
+    public int SchemaVersion => Roles.Count > 0 ? 3 : ModelPath != null ? 2 : 1;
 
     /// <summary>The model the circuit belongs to.</summary>
     public required ModelIdentity Model { get; init; }
@@ -55,6 +55,12 @@ public sealed class CircuitFile
 
     /// <summary>Tolerances verification uses when comparing against this file.</summary>
     public CircuitTolerances Tolerances { get; init; } = CircuitTolerances.Default;
+
+    /// <summary>
+    /// Role claims about its nodes (schema version 3; docs/circuit-format.md "Role claims"), each with the value
+    /// measured when the file was written. Set with <see cref="WithRoles(IEnumerable{RoleClaim})"/>.
+    /// </summary>
+    public IReadOnlyList<RoleClaim> Roles { get; init; } = [];
 
     /// <summary>The path the file was read from, if any.</summary>
     public string? SourcePath { get; init; }
@@ -116,8 +122,40 @@ public sealed class CircuitFile
     internal CircuitFile WithSourcePath(string? sourcePath) => new()
     {
         Model = Model, ModelPath = ModelPath, Task = Task, Method = Method, Parameters = Parameters, Circuit = Circuit,
-        Metrics = new SortedDictionary<string, MetricEntry>(Metrics, StringComparer.Ordinal), Tolerances = Tolerances, SourcePath = sourcePath,
+        Metrics = new SortedDictionary<string, MetricEntry>(Metrics, StringComparer.Ordinal), Tolerances = Tolerances, Roles = Roles, SourcePath = sourcePath,
     };
+
+    /// <summary>
+    /// A copy with these role claims in place of its own (an empty list: none). Each must fit the model's graph
+    /// (<see cref="RoleClaim.Problem"/>) and name a (node, kind) once. Values are kept as given; re-deriving or
+    /// <see cref="CircuitPipeline.Evaluate(CircuitFile, Models.LoadedModel, EvaluationPlan?, IProgress{string}?)"/> measures them.
+    /// </summary>
+    /// <exception cref="ArgumentException">A claim that does not fit, or one listed twice.</exception>
+    /// <example><code>
+    /// var claimed = file.WithRoles(RoleClaim.PromotesAnswer("a2.h6", atLeast: 1.0), RoleClaim.SuppressesAnswer("a4.h2", atMost: -0.3));
+    /// </code></example>
+    public CircuitFile WithRoles(params IEnumerable<RoleClaim> roles)
+    {
+        ArgumentNullException.ThrowIfNull(roles);
+        var list = roles.ToList();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var r in list)
+        {
+            if (RoleClaim.Problem(r, Circuit.Graph) is { } p) throw new ArgumentException($"role {r.Name}: {p.Field}: {p.Problem}", nameof(roles));
+            if (!seen.Add(r.Name)) throw new ArgumentException($"role {r.Name} is claimed twice.", nameof(roles));
+        }
+        return new CircuitFile
+        {
+            Model = Model, ModelPath = ModelPath, Task = Task, Method = Method, Parameters = Parameters, Circuit = Circuit,
+            Metrics = new SortedDictionary<string, MetricEntry>(Metrics, StringComparer.Ordinal), Tolerances = Tolerances, Roles = list, SourcePath = SourcePath,
+        };
+    }
+
+    /// <summary>The role claims that are not known to hold: measured and missing their threshold, or not measured.</summary>
+    /// <example><code>
+    /// foreach (var r in CircuitPipeline.Rederive(claim, model).FailingRoles()) Console.WriteLine(r.Describe());
+    /// </code></example>
+    public IReadOnlyList<RoleClaim> FailingRoles() => Roles.Where(r => r.Holds != true).ToList();
 
     private CircuitFile Copy(ModelIdentity model, CircuitTolerances tolerances) => Copy(model, tolerances, ModelPath);
 
@@ -131,6 +169,7 @@ public sealed class CircuitFile
         Circuit = Circuit,
         Metrics = new SortedDictionary<string, MetricEntry>(Metrics, StringComparer.Ordinal),
         Tolerances = tolerances,
+        Roles = Roles,
         SourcePath = SourcePath,
     };
 
@@ -197,7 +236,7 @@ public sealed class CircuitFile
             ["weightsSha256"] = Model.WeightsSha256,
         };
         if (ModelPath != null) model["path"] = ModelPath;
-        return new JsonObject
+        var tree = new JsonObject
         {
             ["circuit"] = new JsonObject { ["edges"] = edges, ["level"] = c.Level == CircuitLevel.Edge ? "edge" : "node", ["nodes"] = nodes },
             ["method"] = new JsonObject { ["name"] = Method, ["parameters"] = Strings(Parameters) },
@@ -213,6 +252,23 @@ public sealed class CircuitFile
                 ["score"] = Tolerances.Score,
             },
         };
+        if (Roles.Count > 0) tree["roles"] = RolesTree(Roles, c.Graph);
+        return tree;
+    }
+
+    // Graph order of the node, then the kinds' documented order: one claim per line, the same bytes for any input order.
+    private static JsonArray RolesTree(IEnumerable<RoleClaim> roles, Graphs.ComputeGraph graph)
+    {
+        int Position(string node) => graph.TryNode(node, out var n) ? graph.Nodes.ToList().IndexOf(n) : int.MaxValue;
+        var ordered = roles.OrderBy(r => Position(r.Node)).ThenBy(r => RoleKinds.All.ToList().IndexOf(r.Kind)).ThenBy(r => r.Node, StringComparer.Ordinal);
+        return new JsonArray(ordered.Select(r =>
+        {
+            var o = new JsonObject { ["claim"] = r.Kind, ["node"] = r.Node, ["on"] = r.On.ToString() };
+            if (r.AtLeast is double a) o["atLeast"] = a;
+            if (r.AtMost is double m) o["atMost"] = m;
+            if (r.Value is double v) o["value"] = v;
+            return (JsonNode?)o;
+        }).ToArray());
     }
 
     private static JsonObject Strings(IEnumerable<KeyValuePair<string, string>> pairs)

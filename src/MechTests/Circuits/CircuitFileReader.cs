@@ -21,7 +21,9 @@ internal static class CircuitFileReader
             throw versionNode.Error(version > CircuitFile.CurrentSchemaVersion
                 ? $"schema version {version} was written by a newer MechTests; this version reads schema 1 to {CircuitFile.CurrentSchemaVersion}. Upgrade MechTests."
                 : $"schema version {version} is not supported; expected 1 to {CircuitFile.CurrentSchemaVersion}.", CircuitFormatException.SchemaVersionCode);
-        root.OnlyKeys("circuit", "method", "metrics", "model", "schemaVersion", "task", "tolerances");
+        // roles arrived with schema version 3; in an older file it is an unknown field, as an older reader sees it.
+        if (version >= 3) root.OnlyKeys("circuit", "method", "metrics", "model", "roles", "schemaVersion", "task", "tolerances");
+        else root.OnlyKeys("circuit", "method", "metrics", "model", "schemaVersion", "task", "tolerances");
         var (model, modelPath) = ReadModel(root.Require("model"), version);
         var graph = model.Graph();
         var task = ReadTask(root.Require("task"), model.VocabSize);
@@ -29,6 +31,7 @@ internal static class CircuitFileReader
         var circuit = ReadCircuit(root.Require("circuit"), graph, model);
         var metrics = root.Get("metrics") is { } m ? ReadMetrics(m) : new SortedDictionary<string, MetricEntry>(StringComparer.Ordinal);
         var tolerances = root.Get("tolerances") is { } t ? ReadTolerances(t) : CircuitTolerances.Default;
+        var roles = root.Get("roles") is { } r ? ReadRoles(r, graph) : [];
         return new CircuitFile
         {
             Model = model,
@@ -39,6 +42,7 @@ internal static class CircuitFileReader
             Circuit = circuit,
             Metrics = metrics,
             Tolerances = tolerances,
+            Roles = roles,
             SourcePath = file,
         };
     }
@@ -207,6 +211,41 @@ internal static class CircuitFileReader
             foreach (var (k, v) in e.Require("conventions").AsObject().Properties) conventions[k] = v.AsString();
             var details = e.Get("details") is { } d ? (System.Text.Json.Nodes.JsonObject)d.AsObject().ToNode()! : null;
             result[name] = new MetricEntry(e.Require("value").AsNumber(), unit, conventions, details);
+        }
+        return result;
+    }
+
+    private static List<RoleClaim> ReadRoles(JsonTree roles, ComputeGraph graph)
+    {
+        var result = new List<RoleClaim>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var item in roles.AsArray().Items)
+        {
+            item.AsObject().OnlyKeys("atLeast", "atMost", "claim", "node", "on", "value");
+            var nodeNode = item.Require("node");
+            var kindNode = item.Require("claim");
+            string node = nodeNode.AsString(), kind = kindNode.AsString();
+            var onNode = item.Get("on");
+            RoleSource? on = RoleKinds.IsDirectEffect(kind) ? RoleSource.TaskPrompts : RoleSource.DefaultRepeats;
+            if (onNode != null && (on = RoleSource.Parse(onNode.AsString())) == null)
+                throw onNode.Error($"'{onNode.Text}' is not a source; expected {RoleSource.Forms}.", InvalidValue);
+            var claim = new RoleClaim
+            {
+                Node = node,
+                Kind = kind,
+                AtLeast = item.Get("atLeast")?.AsNumber(),
+                AtMost = item.Get("atMost")?.AsNumber(),
+                On = on!,
+                Value = item.Get("value")?.AsNumber(),
+            };
+            if (RoleClaim.Problem(claim, graph) is { } p)
+            {
+                // At the field at fault; a missing threshold at the claim's object.
+                var at = p.Field switch { "node" => nodeNode, "claim" => kindNode, "on" => onNode ?? item, var f => item.Get(f) ?? item };
+                throw at.Error(p.Problem, p.Code);
+            }
+            if (!seen.Add(claim.Name)) throw kindNode.Error($"role {claim.Name} is claimed twice.", CircuitFormatException.DuplicateCode);
+            result.Add(claim);
         }
         return result;
     }

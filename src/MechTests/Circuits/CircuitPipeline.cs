@@ -24,13 +24,19 @@ namespace MechTests.Circuits;
 public static class CircuitPipeline
 {
     /// <summary>Discovers a circuit on a loaded model and measures it; the file references <paramref name="taskReference"/>.</summary>
+    /// <remarks><paramref name="roles"/> adds role claims (docs/circuit-format.md "Role claims"): given ones, and with
+    /// <see cref="RoleRequest.Auto"/> those <see cref="RoleMeasurement.Propose"/> finds for the circuit's heads.</remarks>
     public static CircuitFile Discover(LoadedModel model, MechTask task, TaskReference taskReference, DiscoverySpec spec,
-        EvaluationPlan plan, CircuitTolerances? tolerances = null, IProgress<string>? stages = null)
-        => Discover(ModelBackends.Create(model), ModelIdentity.From(model), task, taskReference, spec, plan, tolerances, stages);
+        EvaluationPlan plan, CircuitTolerances? tolerances = null, IProgress<string>? stages = null, RoleRequest? roles = null)
+        => Discover(ModelBackends.Create(model), ModelIdentity.From(model), task, taskReference, spec, plan, tolerances, stages, roles, model.Weights);
 
-    /// <summary>Discovers a circuit on any backend (e.g. a planted model built in code) and measures it.</summary>
+    /// <summary>
+    /// Discovers a circuit on any backend (e.g. a planted model built in code) and measures it. Role claims need
+    /// <paramref name="weights"/> for direct logit attribution unless the backend is a <see cref="Transformer"/>.
+    /// </summary>
     public static CircuitFile Discover(IModelBackend model, ModelIdentity identity, MechTask task, TaskReference taskReference,
-        DiscoverySpec spec, EvaluationPlan plan, CircuitTolerances? tolerances = null, IProgress<string>? stages = null)
+        DiscoverySpec spec, EvaluationPlan plan, CircuitTolerances? tolerances = null, IProgress<string>? stages = null,
+        RoleRequest? roles = null, ModelWeights? weights = null)
     {
         spec.Validate();
         using var runs = TaskRuns.Create(model, task);
@@ -38,7 +44,14 @@ public static class CircuitPipeline
         stages?.Report($"discovery: {spec.Method}");
         var discovery = Discover(runs, spec, scores);
         var file = CircuitFile.Create(discovery, identity, taskReference, spec.ScoreParameters(), tolerances);
-        return Evaluate(runs, file, plan, scores, stages);
+        if (roles != null && (roles.Auto || roles.Claims.Count > 0))
+        {
+            // Given claims win over proposals for the same (node, kind).
+            var given = roles.Claims.Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
+            var proposed = roles.Auto ? RoleMeasurement.Propose(runs, weights, discovery.Circuit, roles.Keep).Where(r => !given.Contains(r.Name)) : [];
+            file = file.WithRoles(roles.Claims.Concat(proposed));
+        }
+        return Evaluate(runs, file, plan, scores, stages, weights);
     }
 
     /// <summary>The scores <paramref name="spec"/> ranks (edge or node names → score), or null for ACDC.</summary>
@@ -87,8 +100,10 @@ public static class CircuitPipeline
     /// <paramref name="file"/> with its metrics measured anew on <paramref name="runs"/>: faithfulness (with clean,
     /// corrupted, circuit), then what <paramref name="plan"/> asks for. Curves need edge <paramref name="scores"/>.
     /// </summary>
+    /// <remarks>Role claims are measured anew too (<see cref="RoleMeasurement.Measure"/>); direct-effect claims need
+    /// <paramref name="weights"/> unless the runs' engine is a <see cref="Transformer"/>.</remarks>
     public static CircuitFile Evaluate(TaskRuns runs, CircuitFile file, EvaluationPlan plan,
-        IReadOnlyDictionary<string, double>? scores = null, IProgress<string>? stages = null)
+        IReadOnlyDictionary<string, double>? scores = null, IProgress<string>? stages = null, ModelWeights? weights = null)
     {
         var circuit = file.Circuit;
         // Re-measured from scratch: no stale entry survives.
@@ -112,6 +127,11 @@ public static class CircuitPipeline
             stages?.Report("evaluate: minimality");
             result.AddMetrics(MetricEntries.From(CircuitEvaluation.Minimality(runs, circuit, delta)));
         }
+        if (result.Roles.Count > 0)
+        {
+            stages?.Report("evaluate: role claims");
+            result = result.WithRoles(RoleMeasurement.Measure(runs, weights, result.Roles));
+        }
         return result;
     }
 
@@ -120,12 +140,12 @@ public static class CircuitPipeline
     {
         var runs = Prepare(file, ModelBackends.Create(model), model.WeightsSha256, model.Tokenizer, stages);
         var scores = DiscoverySpec.EdgeScoresOf(file) is { } s ? Scores(runs, s, stages) : null;
-        return Evaluate(runs, file, plan ?? EvaluationPlan.Default, scores, stages);
+        return Evaluate(runs, file, plan ?? EvaluationPlan.Default, scores, stages, model.Weights);
     }
 
     /// <summary>Re-derives a checked-in circuit on a loaded model (see the other overload).</summary>
     public static CircuitFile Rederive(CircuitFile claim, LoadedModel model, IProgress<string>? stages = null, bool allowDifferentWeights = false)
-        => Rederive(claim, ModelBackends.Create(model), model.WeightsSha256, model.Tokenizer, stages, allowDifferentWeights);
+        => Rederive(claim, ModelBackends.Create(model), model.WeightsSha256, model.Tokenizer, stages, allowDifferentWeights, model.Weights);
 
     /// <summary>
     /// Repeats what produced <paramref name="claim"/>: checks the model is the one it names, resolves its task, re-runs
@@ -135,8 +155,10 @@ public static class CircuitPipeline
     /// (e.g. to check a fine-tuned model against the circuit of its base): the shape must still match, and the result
     /// names the new weights, so the snapshot diff shows the change of model next to the change of mechanism.
     /// </summary>
+    /// <remarks>Role claims are carried over and measured anew; direct-effect claims need <paramref name="weights"/>
+    /// unless <paramref name="model"/> is a <see cref="Transformer"/>.</remarks>
     public static CircuitFile Rederive(CircuitFile claim, IModelBackend model, string weightsSha256, ITokenizer? tokenizer,
-        IProgress<string>? stages = null, bool allowDifferentWeights = false)
+        IProgress<string>? stages = null, bool allowDifferentWeights = false, ModelWeights? weights = null)
     {
         var plan = EvaluationPlan.FromMetrics(claim);
         var runs = Prepare(claim, model, weightsSha256, tokenizer, stages, allowDifferentWeights);
@@ -145,15 +167,16 @@ public static class CircuitPipeline
         if (!DiscoverySpec.IsDerivable(claim))
         {
             var recorded = DiscoverySpec.EdgeScoresOf(claim) is { } s ? Scores(runs, s, stages) : null;
-            return Evaluate(runs, claim, plan, recorded, stages).WithSourcePath(claim.SourcePath);
+            return Evaluate(runs, claim, plan, recorded, stages, weights).WithSourcePath(claim.SourcePath);
         }
         var spec = DiscoverySpec.FromFile(claim);
         var scores = Scores(runs, spec, stages);
         stages?.Report($"discovery: {spec.Method}");
         // The claim's model.path travels with it, so an accepted snapshot still says where its model is.
-        var file = CircuitFile.Create(Discover(runs, spec, scores), identity, claim.Task, spec.ScoreParameters(), claim.Tolerances).WithModelPath(claim.ModelPath);
+        // So do its role claims, measured anew below.
+        var file = CircuitFile.Create(Discover(runs, spec, scores), identity, claim.Task, spec.ScoreParameters(), claim.Tolerances).WithModelPath(claim.ModelPath).WithRoles(claim.Roles);
         // The result stands for the claim's file: messages and MatchVerifiedSnapshot() find its snapshot from it.
-        return Evaluate(runs, file, plan, scores, stages).WithSourcePath(claim.SourcePath);
+        return Evaluate(runs, file, plan, scores, stages, weights).WithSourcePath(claim.SourcePath);
     }
 
     /// <summary>Checks the model is the one the file names, resolves the task and runs it once.</summary>
@@ -181,4 +204,23 @@ public static class CircuitPipeline
     // Node scores include the embedding, which every node-level circuit holds anyway.
     private static IReadOnlyDictionary<string, double> WithoutInput(IReadOnlyDictionary<string, double> s)
         => s.Where(kv => kv.Key != "input").ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+}
+
+/// <summary>
+/// Which role claims discovery attaches to the file it writes (<c>mechtests discover --role …</c>, <c>--roles auto</c>).
+/// </summary>
+/// <example><code>
+/// var roles = new RoleRequest { Auto = true, Claims = [RoleClaim.PromotesAnswer("a2.h6", atLeast: 1.0)] };
+/// var file = CircuitPipeline.Discover(model, task, reference, spec, EvaluationPlan.Default, roles: roles);
+/// </code></example>
+public sealed record RoleRequest
+{
+    /// <summary>Claims given by hand; they win over proposals for the same node and kind.</summary>
+    public IReadOnlyList<RoleClaim> Claims { get; init; } = [];
+
+    /// <summary>Also propose claims for the circuit's heads from measurements (<see cref="RoleMeasurement.Propose"/>).</summary>
+    public bool Auto { get; init; }
+
+    /// <summary>The fraction of the measured value a proposed threshold keeps (default 0.5), before rounding toward zero to one significant digit.</summary>
+    public double Keep { get; init; } = 0.5;
 }

@@ -15,6 +15,11 @@ public enum SnapshotFailure
     Mismatch,
     /// <summary>The verified file cannot be read (malformed or from another schema).</summary>
     Unreadable,
+    /// <summary>
+    /// A role claim of the re-derived file does not hold (its measured value misses its threshold, or it was not
+    /// measured); never accepted: the claim in the circuit file must change, or the model.
+    /// </summary>
+    RoleClaimFailed,
 }
 
 /// <summary>

@@ -23,7 +23,8 @@ public sealed record SnapshotResult(SnapshotStatus Status, string VerifiedPath, 
 /// numbers within the verified file's tolerances — hand-tuned there, they survive accepting), and on a mismatch
 /// writes <c>X.received.json</c> (git-ignored) and fails with the differences, both paths and the accept command.
 /// Accepting (<c>MECHTESTS_ACCEPT=1</c>) replaces the verified file atomically; it is refused on CI unless
-/// <c>MECHTESTS_ACCEPT_ON_CI=1</c>.
+/// <c>MECHTESTS_ACCEPT_ON_CI=1</c>. A received file whose role claims (<see cref="CircuitFile.Roles"/>) do not all
+/// hold fails with <see cref="SnapshotFailure.RoleClaimFailed"/> whatever the snapshot says, and is never accepted.
 /// </summary>
 /// <example><code>
 /// [Fact]
@@ -61,6 +62,8 @@ public sealed class SnapshotVerifier
         if (!File.Exists(verifiedPath))
         {
             string fresh = received.ToJson();
+            if (RoleFailure(fresh, receivedPath, verifiedPath) is { } missingRoles)
+                throw Fail(SnapshotFailure.RoleClaimFailed, verifiedPath, receivedPath, fresh, null, null, missingRoles, acceptable: false);
             if (Settings.Accepting) return Accept(SnapshotStatus.Created, verifiedPath, receivedPath, fresh, null);
             throw Fail(SnapshotFailure.Missing, verifiedPath, receivedPath, fresh, null, null,
                 $"No verified snapshot yet: {Path.GetFileName(verifiedPath)} does not exist. Review the received file, then accept it.");
@@ -74,6 +77,8 @@ public sealed class SnapshotVerifier
         catch (CircuitFormatException e)
         {
             string fresh = received.ToJson();
+            if (RoleFailure(fresh, receivedPath, verifiedPath) is { } unreadableRoles)
+                throw Fail(SnapshotFailure.RoleClaimFailed, verifiedPath, receivedPath, fresh, null, null, unreadableRoles, acceptable: false);
             if (Settings.Accepting) return Accept(SnapshotStatus.Updated, verifiedPath, receivedPath, fresh, null);
             throw Fail(SnapshotFailure.Unreadable, verifiedPath, receivedPath, fresh, null, null, $"The verified snapshot cannot be read: {e.Message}");
         }
@@ -84,6 +89,10 @@ public sealed class SnapshotVerifier
         // Compare what would be on disk, so both sides carry the same rounding.
         var receivedAsWritten = CircuitFile.Parse(text, receivedPath);
         var diff = CircuitDiff.Compare(verified, receivedAsWritten);
+        // A claim that does not hold fails whatever the snapshot says, and accepting cannot make it true.
+        if (RoleFailure(receivedAsWritten, verifiedPath) is { } roles)
+            throw Fail(SnapshotFailure.RoleClaimFailed, verifiedPath, receivedPath, text, diff.AreEquivalent ? null : diff, verified,
+                diff.AreEquivalent ? roles : $"{roles}\nSnapshot differences: {diff.Render()}", acceptable: false);
         if (diff.AreEquivalent)
         {
             DeleteIfExists(receivedPath);
@@ -147,8 +156,25 @@ public sealed class SnapshotVerifier
         return new SnapshotResult(status, verifiedPath, diff);
     }
 
+    private static string? RoleFailure(string text, string receivedPath, string verifiedPath) => RoleFailure(CircuitFile.Parse(text, receivedPath), verifiedPath);
+
+    /// <summary>The message for the role claims of <paramref name="received"/> that do not hold, or null when all hold.</summary>
+    private static string? RoleFailure(CircuitFile received, string verifiedPath)
+    {
+        var failing = received.FailingRoles();
+        if (failing.Count == 0) return null;
+        string name = Path.GetFileName(verifiedPath)[..^VerifiedSuffix.Length];
+        var sb = new System.Text.StringBuilder();
+        sb.Append($"{failing.Count} of {received.Roles.Count} role claim{(received.Roles.Count == 1 ? "" : "s")} of '{name}' do{(failing.Count == 1 ? "es" : "")} not hold:\n");
+        foreach (var r in failing)
+            sb.Append("  ").Append(r.Describe()).Append("\n    convention: ").Append(RoleMeasurement.Conventions(r.Kind)).Append('\n');
+        if (failing.Any(r => r.Value == null))
+            sb.Append("A claim without a value was never measured: verify the re-derived file (CircuitPipeline.Rederive, or Evaluate), which measures every claim.\n");
+        return sb.ToString().TrimEnd('\n');
+    }
+
     private SnapshotMismatchException Fail(SnapshotFailure failure, string verifiedPath, string receivedPath, string text, CircuitDiffResult? diff,
-        CircuitFile? verified, string what)
+        CircuitFile? verified, string what, bool acceptable = true)
     {
         // A folder that cannot be written (read-only checkout, full disk) must not turn the mismatch into an I/O error
         // that hides what differed: the failure still carries the diff, and says the received file is missing.
@@ -177,7 +203,8 @@ public sealed class SnapshotVerifier
         msg.Append("Verified: ").Append(verifiedPath).Append(File.Exists(verifiedPath) ? "" : " (missing)").Append('\n');
         msg.Append("Received: ").Append(receivedPath).Append(written ? "" : " (not written)").Append('\n');
         if (report != null) msg.Append("Report: ").Append(report).Append('\n');
-        msg.Append(AcceptAdvice(Settings));
+        msg.Append(acceptable ? AcceptAdvice(Settings)
+            : $"A role claim that does not hold is never accepted: if the model is right, change the claim in {Path.GetFileName(verifiedPath)[..^VerifiedSuffix.Length]}.json (its threshold, or remove the role); otherwise fix the model.");
         return new SnapshotMismatchException(failure, verifiedPath, receivedPath, diff, msg.ToString()) { ReportPath = report };
     }
 

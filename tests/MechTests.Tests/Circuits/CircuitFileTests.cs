@@ -122,8 +122,8 @@ public class CircuitFileTests
 
     [Theory]
     [InlineData("\"nLayers\": 2", "\"nLayers\": \"two\"", "model.nLayers: expected an integer, found the string \"two\".")]
-    [InlineData("\"schemaVersion\": 1", "\"schemaVersion\": 3", "schemaVersion: schema version 3 was written by a newer MechTests; this version reads schema 1 to 2. Upgrade MechTests.")]
-    [InlineData("\"schemaVersion\": 1", "\"schemaVersion\": 3, \"provenance\": {}", "schemaVersion: schema version 3 was written by a newer MechTests; this version reads schema 1 to 2. Upgrade MechTests.")]
+    [InlineData("\"schemaVersion\": 1", "\"schemaVersion\": 4", "schemaVersion: schema version 4 was written by a newer MechTests; this version reads schema 1 to 3. Upgrade MechTests.")]
+    [InlineData("\"schemaVersion\": 1", "\"schemaVersion\": 4, \"provenance\": {}", "schemaVersion: schema version 4 was written by a newer MechTests; this version reads schema 1 to 3. Upgrade MechTests.")]
     [InlineData("\"parallelAttnMlp\": false,", "\"parallelAttnMlp\": false, \"path\": \"../models/x\",", "model.path: unknown field 'path'; expected one of: architecture, dModel, nHeads, nLayers, parallelAttnMlp, vocabSize, weightsSha256.")]
     [InlineData("\"nLayers\": 2", "\"nLayers\": 2e400", "model.nLayers: number out of range for a double.")]
     [InlineData("\"level\": \"edge\"", "\"level\": \"neuron\"", "circuit.level: level 'neuron' is unknown; expected edge or node.")]
