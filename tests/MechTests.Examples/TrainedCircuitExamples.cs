@@ -24,6 +24,7 @@ public class TrainedCircuitExamples
 {
     private static readonly Lazy<LoadedModel> s_induction = new(() => ModelLoader.Load(Repo.Path("models/induction-2l")));
     private static readonly Lazy<LoadedModel> s_control = new(() => ModelLoader.Load(Repo.Path("models/induction-control-2l")));
+    private static readonly Lazy<LoadedModel> s_greaterThan = new(() => ModelLoader.Load(Repo.Path("models/greater-than-2l")));
 
     private static Transformer Engine(LoadedModel m) => new(m.Config, m.Weights);
 
@@ -37,8 +38,8 @@ public class TrainedCircuitExamples
         var found = CircuitPipeline.Discover(model, task, TaskReference.Inline(task),
             new DiscoverySpec { Method = "greedy", Scores = "eap-ig", N = 20 }, EvaluationPlan.FaithfulnessOnly);
 
-        var previous = HeadScores.PreviousToken(engine, RepeatedTokens.Generate(model.Config).Sequences);
-        var induction = HeadScores.Induction(engine, RepeatedTokens.Generate(model.Config));
+        var previous = HeadScores.PreviousToken(engine, RepeatedTokens.Generate(model.Config, period: 15).Sequences);
+        var induction = HeadScores.Induction(engine, RepeatedTokens.Generate(model.Config, period: 15));
         var keyEdges = found.Circuit.Edges.Select(e => e.Name)
             .Where(e => e.StartsWith("a0.h", StringComparison.Ordinal) && e.Contains("->a1.h", StringComparison.Ordinal) && e.EndsWith("<k>", StringComparison.Ordinal))
             .ToList();
@@ -74,13 +75,37 @@ public class TrainedCircuitExamples
     public void WithoutTheRepeatedHalfNoInductionHeadForms()
     {
         var engine = Engine(s_control.Value);
-        var induction = HeadScores.Induction(engine, RepeatedTokens.Generate(engine.Config));
+        var induction = HeadScores.Induction(engine, RepeatedTokens.Generate(engine.Config, period: 15));
         induction.Best.Score.Should().BeLessThan(0.2);
 
         var act = () => Head("a1.h3").Should().BeAnInductionHead(engine, 0.5, null, "it is one in {0}", "models/induction-2l");
         string message = act.Should().Throw<XunitException>().Which.Message;
-        message.Should().StartWith("Expected head a1.h3 to be an induction head with a score of at least 0.5 because it is one in models/induction-2l, but its induction score was 0.0");
-        message.Should().Contain("(highest: ");
+        message.Should().StartWith("Expected head a1.h3 to be an induction head with a score of at least 0.5 because it is one in models/induction-2l, but its induction score was 0.04");
+        message.Should().Contain("(highest: a0.h2 0.05");   // no head attends to the token after the earlier occurrence
         message.Should().Contain("Convention: mean attention probability from each position p of the repeated half to p − 15 + 1");
+    }
+
+    /// <summary>
+    /// Greater-than (Hanna et al. 2023's mechanism in miniature): from the last position a0.h3 attends to the YY token
+    /// and m0 turns it into "years after YY", writing most of the answer; the checked-in circuit carries both.
+    /// </summary>
+    [Fact]
+    public void GreaterThanReadsTheYearWithAHeadAndComparesItInTheMlp()
+    {
+        var model = s_greaterThan.Value;
+        var engine = Engine(model);
+        using var runs = TaskRuns.Create(engine, MechTask.Load(Repo.Path("tasks/greater-than.json"), model.Tokenizer, model.Config.VocabSize));
+        var prompts = runs.Task.Pairs.Select(p => p.Clean).ToArray();
+        int[] yearPositions = [.. prompts.Select(_ => 6)];   // <|endoftext|> The NOUN lasted from ␣17 YY ␣to ␣17
+        var claim = CircuitFile.Read(Repo.Path("circuits/greater-than.json"));
+        using (new AssertionScope())
+        {
+            runs.CleanMetric.Should().BeGreaterThan(0.8, "the model puts most probability on later years");
+            Head("a0.h3").Should().AttendToPosition(engine, prompts, yearPositions, atLeast: 0.95, positionName: "YY");
+            // DLA scores the logit difference (mean logit of later years − earlier ones) whatever the task's metric: 2.06 of 5.03.
+            Component("m0").Should().PromoteTheAnswer(runs, atLeast: 1.5);
+            claim.Circuit.Edges.Select(e => e.Name).Should().Contain(["input->a0.h3<v>", "a0.h3->m0", "m0->logits"]);
+            claim.Should().PerformTheRecordedTask(model, keepingAtLeast: 0.9);
+        }
     }
 }

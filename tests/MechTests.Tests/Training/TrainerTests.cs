@@ -88,7 +88,8 @@ public class TrainerTests
         var tok = loaded.Tokenizer!;
         Assert.Equal(recipe.Vocabulary.Count, tok.VocabSize);
         int[] ids = tok.Encode("<|endoftext|>The war lasted from 1732 to 17", addBos: false);
-        Assert.Equal(["<|endoftext|>", "The", " war", " lasted", " from", " 17", "32", " to", " 17"], ids.Select(i => tok.DecodeToken(i)));
+        Assert.Equal(recipe.Vocabulary.EndOfTextId, ids[0]);
+        Assert.Equal(["The", " war", " lasted", " from", " 17", "32", " to", " 17"], ids[1..].Select(i => tok.DecodeToken(i)));
         Assert.Equal(ids[^1], ids[5]);
         Assert.Equal([tok.TokenId("99")!.Value], tok.EncodeContinuation("99"));
     }
