@@ -1,5 +1,6 @@
 using MechTests.Circuits;
 using MechTests.Models;
+using MechTests.Models.Loading;
 using MechTests.Tensors;
 using Xunit;
 
@@ -19,7 +20,8 @@ public sealed class ByteStabilityTests
     /// <summary>
     /// (file, kernel, threads): name-copy — which runs every stage (AtP* scores, greedy, faithfulness, curves,
     /// completeness, minimality) — under every kernel this CPU supports on two threads and the default on one; the
-    /// larger pronoun circuit once, on the settings furthest from how it was written (portable kernel, one thread).
+    /// larger pronoun circuit once, on the settings furthest from how it was written (portable kernel, one thread); the
+    /// circuits of the trained GPT-2s (models/*-2l) once each, on those settings too.
     /// </summary>
     public static TheoryData<string, GemmKernel, int> Settings()
     {
@@ -27,6 +29,8 @@ public sealed class ByteStabilityTests
         foreach (var kernel in new[] { GemmKernel.Avx512, GemmKernel.Avx2, GemmKernel.Portable })
             if (Gemm.IsSupported(kernel)) data.Add("name-copy", kernel, 2);
         data.Add("pronoun", GemmKernel.Portable, 1);
+        data.Add("induction", GemmKernel.Portable, 1);
+        data.Add("greater-than", GemmKernel.Portable, 1);
         return data;
     }
 
@@ -46,7 +50,10 @@ public sealed class ByteStabilityTests
             Gemm.ForcedKernel = kernel;
             Parallelism.MaxThreads = threads;
             GemmTuning.ParallelThreshold = 0; // every product takes the tiled multi-threaded path when threads > 1
-            regenerated = CircuitPipeline.Rederive(CircuitFile.Read(path), s_model.Value).ToJson();
+            var file = CircuitFile.Read(path);
+            // A circuit with model.path is about that model; without, about the embedded stories260K.
+            var model = file.ResolveModelPath() is string modelPath ? ModelLoader.Load(modelPath) : s_model.Value;
+            regenerated = CircuitPipeline.Rederive(file, model).ToJson();
         }
         finally
         {
