@@ -26,8 +26,8 @@ public static class Program
             DlaCommand.Create(),
             AttentionCommand.Create(),
         };
-        // Every command that runs a model takes --backend/--device; diff and bench (managed GEMM figures) do not.
-        foreach (var c in root.Subcommands.Where(c => c.Name is not ("diff" or "bench"))) BackendOptions.AddTo(c);
+        // Every command that runs a model takes --backend/--device (bench: its engine figures); diff does not.
+        foreach (var c in root.Subcommands.Where(c => c.Name is not "diff")) BackendOptions.AddTo(c);
         var parsed = root.Parse(args);
         // Usage errors exit 2 like every other input error (System.CommandLine's default 1 means "a check failed").
         if (parsed.Errors.Count > 0)
