@@ -68,9 +68,11 @@ public static class HookOverheadBenchmark
             using (no_grad())
             {
                 // The module as its owner runs it: for the built-in one, only what forward needs is materialised.
-                if (model is BuiltInTransformer builtIn) builtIn.Materialise = _ => false;
+                var builtIn = model as BuiltInTransformer;
+                var saved = builtIn?.Materialise;
+                if (builtIn is not null) builtIn.Materialise = _ => false;
                 try { model.forward(tokenTensor); }
-                finally { if (model is BuiltInTransformer bi) bi.Materialise = null; }
+                finally { if (builtIn is not null) builtIn.Materialise = saved; }
                 Sync(backend.Device);
             }
             return sw.Elapsed.TotalMilliseconds;
