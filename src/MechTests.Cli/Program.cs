@@ -27,8 +27,8 @@ public static class Program
             AttentionCommand.Create(),
             TrainCommand.Create(),
         };
-        // Every command that runs a model takes --backend/--device; diff, bench (managed GEMM figures) and train (managed engine's weight gradients) do not.
-        foreach (var c in root.Subcommands.Where(c => c.Name is not ("diff" or "bench" or "train"))) BackendOptions.AddTo(c);
+        // Every command that runs a model takes --backend/--device (bench: its engine figures); diff does not, nor train (the managed engine's weight gradients).
+        foreach (var c in root.Subcommands.Where(c => c.Name is not ("diff" or "train"))) BackendOptions.AddTo(c);
         var parsed = root.Parse(args);
         // Usage errors exit 2 like every other input error (System.CommandLine's default 1 means "a check failed").
         if (parsed.Errors.Count > 0)

@@ -2,12 +2,18 @@ using System.CommandLine;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using MechTests.Diagnostics;
+using MechTests.Models;
 using MechTests.Patching;
 using MechTests.Tensors;
+using MechTests.TorchSharp.Backend;
 
 namespace MechTests.Cli.Commands;
 
-/// <summary><c>mechtests bench --json</c>: GEMM throughput and engine timings on GPT-2-small shapes.</summary>
+/// <summary>
+/// <c>mechtests bench --json</c>: GEMM throughput and engine timings on GPT-2-small shapes. With
+/// <c>--backend torchsharp</c> (and <c>--device</c>) the engine, measurement and semantics figures are the TorchSharp
+/// backend's, and <c>hook_overhead</c> compares the bare module with the same pass through the backend.
+/// </summary>
 internal static class BenchCommand
 {
     public static Command Create()
@@ -23,8 +29,20 @@ internal static class BenchCommand
             Console.Error.WriteLine("bench: GEMM shapes…");
             var gemm = GemmBenchmark.Run();
             Console.Error.WriteLine("bench: GPT-2-small-shaped model…");
-            var (engine, tokens) = EngineBenchmark.Gpt2SmallSetup();
+            var (managed, tokens) = EngineBenchmark.Gpt2SmallSetup();
+            // The selected backend (--backend/--device) over the same random weights.
+            var engine = ModelBackends.Create(new LoadedModel
+            {
+                Config = managed.Config, Weights = managed.Weights, SourcePath = "(random GPT-2-small shape)", WeightsSha256 = "",
+            });
+            using var disposeEngine = engine as IDisposable;
             var timings = EngineBenchmark.Run(engine, tokens);
+            HookOverhead? overhead = null;
+            if (engine is TorchSharpBackend torchBackend)
+            {
+                Console.Error.WriteLine("bench: hook overhead (bare module vs the backend's passes)…");
+                overhead = HookOverheadBenchmark.Run(torchBackend, tokens);
+            }
             AttributionCost? components = null, neurons = null;
             EdgePatchingCost? edges = null;
             if (r.GetValue(measurement))
@@ -41,7 +59,7 @@ internal static class BenchCommand
             if (r.GetValue(semantics))
             {
                 Console.Error.WriteLine("bench: logit lens and DLA…");
-                sem = SemanticsBenchmark.Run(engine, MeasurementBenchmark.RandomTask(engine.Config, tokens), timings.ForwardMs);
+                sem = SemanticsBenchmark.Run(engine, managed.Weights, MeasurementBenchmark.RandomTask(engine.Config, tokens), timings.ForwardMs);
             }
             CliSupport.WriteJson(w =>
             {
@@ -64,6 +82,12 @@ internal static class BenchCommand
                 w.WriteBoolean("avx2", Avx2.IsSupported);
                 w.WriteBoolean("vector512_accelerated", Vector512.IsHardwareAccelerated);
                 w.WriteString("gemm_kernel", Gemm.ActiveKernel.ToString());
+                w.WriteString("backend", ModelBackends.Default);
+                if (engine is TorchSharpBackend tb)
+                {
+                    w.WriteString("device", tb.Device.ToString());
+                    w.WriteNumber("libtorch_threads", global::TorchSharp.torch.get_num_threads());
+                }
                 w.WriteString("runtime", System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription);
                 w.WriteEndObject();
                 w.WriteStartArray("gemm");
@@ -90,6 +114,19 @@ internal static class BenchCommand
                 w.WriteString("backward_to", "every hook point except the split q/k/v inputs");
                 w.WriteNumber("peak_working_set_mb", Math.Round(timings.PeakWorkingSetMb, 0));
                 w.WriteEndObject();
+                if (overhead != null)
+                {
+                    w.WriteStartObject("hook_overhead");
+                    w.WriteString("what", "median ms per pass, nothing copied to the host: the bare module's forward; the backend's pass with hooks dispatching; with every hook point cached on the device; with one head's z zeroed");
+                    w.WriteNumber("bare_ms", Math.Round(overhead.BareMs, 2));
+                    w.WriteNumber("hooked_ms", Math.Round(overhead.HookedMs, 2));
+                    w.WriteNumber("cached_ms", Math.Round(overhead.CachedMs, 2));
+                    w.WriteNumber("intervened_ms", Math.Round(overhead.IntervenedMs, 2));
+                    w.WriteNumber("hooked_percent", Math.Round(overhead.HookedPercent, 1));
+                    w.WriteNumber("cached_percent", Math.Round(overhead.CachedPercent, 1));
+                    w.WriteNumber("intervened_percent", Math.Round(overhead.IntervenedPercent, 1));
+                    w.WriteEndObject();
+                }
                 if (components != null)
                 {
                     w.WriteStartObject("measurement");

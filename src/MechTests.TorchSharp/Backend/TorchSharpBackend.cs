@@ -188,13 +188,16 @@ public sealed class TorchSharpBackend : IModelBackend, IDisposable
             throw new ArgumentException($"dLogits has shape {dLogits.ShapeText}; expected [{b}, {t}, {Config.VocabSize}] like the logits.");
         if (options.StopGradientAtLayerWrite is int s0 && (s0 < 0 || s0 >= n))
             throw new ArgumentOutOfRangeException(nameof(options), $"StopGradientAtLayerWrite = {s0} but the model has layers 0..{n - 1}.");
-        if (options.WeightGradients)
-            throw new NotSupportedException("BackwardOptions.WeightGradients is not supported by the TorchSharp backend: train the module's parameters with torch.optim (see the README's TorchSharp section).");
+        if (options.WeightGradients && Model is not BuiltInTransformer)
+            throw new NotSupportedException($"BackwardOptions.WeightGradients needs the built-in module ({Model.GetType().Name} is your own): train your module's parameters with torch.optim, whose gradients are autograd's (see the README's TorchSharp section).");
+        if (options.WeightGradients && (options.ResumeFrom != null || options.StopGradientAtLayerWrite != null))
+            throw new ArgumentException("BackwardOptions.WeightGradients cannot be combined with ResumeFrom or StopGradientAtLayerWrite: weight gradients are those of the whole pass.", nameof(options));
         int top = n - 1;
         lock (_gate)
         {
             var resources = new PassResources();
             var grads = new ActivationCache("gradients");
+            Dictionary<string, float[]>? weightGrads = null;
             try
             {
                 using var scope = NewDisposeScope();
@@ -241,14 +244,32 @@ public sealed class TorchSharpBackend : IModelBackend, IDisposable
                     var kept = resources.Keep(g.detach());
                     grads.SetLazy(name, kept.shape.Select(x => (int)x).ToArray(), () => resources.ToHost(kept));
                 }
+                if (options.WeightGradients) weightGrads = WeightGradients((BuiltInTransformer)Model, start, startGrad);
             }
             catch
             {
                 resources.Dispose();
                 throw;
             }
-            return new BackwardPass(grads, null, resources.Dispose);
+            return new BackwardPass(grads, weightGrads, resources.Dispose);
         }
+    }
+
+    /// <summary>
+    /// ∂(start·startGrad)/∂weight for every weight of the built-in module, by autograd, copied to the host (they
+    /// outlive the pass, as the managed engine's do) under <see cref="ModelWeights.Named"/>'s names and layouts.
+    /// </summary>
+    private static Dictionary<string, float[]> WeightGradients(BuiltInTransformer model, Tensor start, Tensor startGrad)
+    {
+        var named = model.NamedWeights().ToList();
+        var g = autograd.grad(new[] { start }, named.Select(n => n.Weight).ToList(), new[] { startGrad }, retain_graph: true, create_graph: false, allow_unused: true);
+        var result = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        for (int i = 0; i < named.Count; i++)
+        {
+            var gi = g[i] is { } x && x.Handle != IntPtr.Zero ? x : zeros_like(named[i].Weight);
+            result[named[i].Name] = gi.detach().to(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
+        }
+        return result;
     }
 
     /// <summary>∂(start·startGrad)/∂hook for each name, into <paramref name="into"/> (zeros where a hook does not reach start).</summary>

@@ -44,7 +44,9 @@ public sealed class BuiltInTransformer : HookedTransformer
         _geluK = 0.044715.ToScalar();
         _negInf = float.NegativeInfinity.ToScalar();
         int d = config.DModel;
-        Parameter P(float[] data, params long[] shape) => new(tensor(data, shape, ScalarType.Float32).to(dtype, device), requires_grad: false);
+        // requires_grad so a recorded pass can also give weight gradients (BackwardOptions.WeightGradients); passes
+        // that record nothing run under no_grad, so they build no graph.
+        Parameter P(float[] data, params long[] shape) => new(tensor(data, shape, ScalarType.Float32).to(dtype, device), requires_grad: true);
         _embed = P(weights.TokenEmbed, config.VocabSize, d);
         _unembed = ReferenceEquals(weights.Unembed, weights.TokenEmbed) ? _embed : P(weights.Unembed, config.VocabSize, d);
         _pos = weights.PosEmbed is { } pe ? P(pe, config.MaxPositions, d) : null;
@@ -332,6 +334,28 @@ public sealed class BuiltInTransformer : HookedTransformer
             return changed ? perHead.Plus(spread.Minus(perHead).detach()).Plus(tapSpread) : perHead.Plus(tapSpread);
         }
 
+        /// <summary>The block's weights under <see cref="LayerWeights.Named"/>'s names, in the same order.</summary>
+        public IEnumerable<(string Name, Tensor Weight)> NamedWeights()
+        {
+            yield return ("ln1.w", _ln1W);
+            if (_ln1B is not null) yield return ("ln1.b", _ln1B);
+            yield return ("ln2.w", _ln2W);
+            if (_ln2B is not null) yield return ("ln2.b", _ln2B);
+            yield return ("attn.W_Q", _wq);
+            if (_bq is not null) yield return ("attn.b_Q", _bq);
+            yield return ("attn.W_K", _wk);
+            if (_bk is not null) yield return ("attn.b_K", _bk);
+            yield return ("attn.W_V", _wv);
+            if (_bv is not null) yield return ("attn.b_V", _bv);
+            yield return ("attn.W_O", _wo);
+            if (_bo is not null) yield return ("attn.b_O", _bo);
+            yield return ("mlp.W_in", _wIn);
+            if (_bIn is not null) yield return ("mlp.b_in", _bIn);
+            if (_wGate is not null) yield return ("mlp.W_gate", _wGate);
+            yield return ("mlp.W_out", _wOut);
+            if (_bOut is not null) yield return ("mlp.b_out", _bOut);
+        }
+
         internal Tensor Project(int head, bool key, Tensor residInput)
         {
             var ln = _m.Norm(residInput, _ln1W, _ln1B);
@@ -342,6 +366,24 @@ public sealed class BuiltInTransformer : HookedTransformer
             if (bias is not null) y = y.Plus(bias.narrow(0, (long)src * C.DHead, C.DHead));
             return _m.Rotate(y.unsqueeze(2)).squeeze(2);
         }
+    }
+
+    /// <summary>
+    /// The weights under the names of <see cref="ModelWeights.Named"/> (<c>embed.W_E</c>, <c>blocks.0.attn.W_Q</c>, …),
+    /// each in the canonical layout, so their gradients are the managed engine's weight gradients. A tied unembedding
+    /// is <c>embed.W_E</c> (one tensor, one gradient), as there.
+    /// </summary>
+    internal IEnumerable<(string Name, Tensor Weight)> NamedWeights()
+    {
+        yield return ("embed.W_E", _embed);
+        if (_pos is not null) yield return ("pos_embed.W_pos", _pos);
+        for (int l = 0; l < Config.NLayers; l++)
+            foreach (var (name, w) in _blocks[l].NamedWeights())
+                yield return ($"blocks.{l}.{name}", w);
+        yield return ("ln_final.w", _lnFW);
+        if (_lnFB is not null) yield return ("ln_final.b", _lnFB);
+        if (!ReferenceEquals(_unembed, _embed)) yield return ("unembed.W_U", _unembed);
+        if (_unembedB is not null) yield return ("unembed.b_U", _unembedB);
     }
 
     /// <summary>Set by the backend: whether a hook point must be computed (cached, changed or recorded).</summary>

@@ -32,8 +32,12 @@ public static class EngineBenchmark
         return (engine, tokens);
     }
 
-    /// <summary>Runs six warm-ups of each then <paramref name="repetitions"/> timed runs of each, reporting medians.</summary>
-    public static EngineTimings Run(Transformer engine, int[][] tokens, int repetitions = 5)
+    /// <summary>
+    /// Runs six warm-ups of each then <paramref name="repetitions"/> timed runs of each, reporting medians. Any backend:
+    /// the managed engine or a TorchSharp one (<c>mechtests bench --backend torchsharp</c>); the backward pass reads no
+    /// gradient, so a device backend's figures do not include copies to the host.
+    /// </summary>
+    public static EngineTimings Run(IModelBackend engine, int[][] tokens, int repetitions = 5)
     {
         var grads = new BackwardOptions { Gradients = HookFilter.Where(n => !n.EndsWith("_input", StringComparison.Ordinal)) };
         var dLogits = new Tensor(tokens.Length, tokens[0].Length, engine.Config.VocabSize);
@@ -61,6 +65,6 @@ public static class EngineBenchmark
         using var process = Process.GetCurrentProcess();
         process.Refresh();
         return new EngineTimings(tokens.Length, tokens[0].Length, fwd[fwd.Length / 2], fb[fb.Length / 2],
-            process.PeakWorkingSet64 / (1024.0 * 1024.0), Parallelism.MaxThreads, Gemm.ActiveKernel.ToString());
+            process.PeakWorkingSet64 / (1024.0 * 1024.0), Parallelism.MaxThreads, engine is Transformer ? Gemm.ActiveKernel.ToString() : engine.GetType().Name);
     }
 }

@@ -32,22 +32,30 @@ public static class SemanticsBenchmark
     public static SemanticsCost Run(Transformer engine, MechTask task, double forwardMs)
     {
         ArgumentNullException.ThrowIfNull(engine);
+        return Run(engine, engine.Weights, task, forwardMs);
+    }
+
+    /// <summary>As <see cref="Run(Transformer, MechTask, double)"/> on any backend; <paramref name="weights"/> are the model's (the readouts project with them).</summary>
+    public static SemanticsCost Run(IModelBackend engine, ModelWeights weights, MechTask task, double forwardMs)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        ArgumentNullException.ThrowIfNull(weights);
         using (var warm = TaskRuns.Create(engine, task))
         {
-            LogitLens.Run(warm, engine.Weights);
-            DirectLogitAttribution.Run(warm, engine.Weights);
+            LogitLens.Run(warm, weights);
+            DirectLogitAttribution.Run(warm, weights);
         }
         var sw = Stopwatch.StartNew();
         using var runs = TaskRuns.Create(engine, task);
         double runsMs = sw.Elapsed.TotalMilliseconds;
         sw.Restart();
-        LogitLens.Run(runs, engine.Weights);
+        LogitLens.Run(runs, weights);
         double lens = sw.Elapsed.TotalMilliseconds;
         sw.Restart();
-        DirectLogitAttribution.Run(runs, engine.Weights);
+        DirectLogitAttribution.Run(runs, weights);
         double dla = sw.Elapsed.TotalMilliseconds;
         sw.Restart();
-        DirectLogitAttribution.Run(runs, engine.Weights, NodeGranularity.Neuron);
+        DirectLogitAttribution.Run(runs, weights, NodeGranularity.Neuron);
         double neurons = sw.Elapsed.TotalMilliseconds;
         return new SemanticsCost(runsMs, lens, dla, neurons, forwardMs);
     }

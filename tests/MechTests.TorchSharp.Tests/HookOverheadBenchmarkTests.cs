@@ -1,0 +1,33 @@
+using MechTests.Hooks;
+using MechTests.TorchSharp.Backend;
+using Xunit;
+using Xunit.Abstractions;
+using static MechTests.TorchSharp.Tests.Equivalence;
+
+namespace MechTests.TorchSharp.Tests;
+
+/// <summary>The hook-overhead measurement of <c>mechtests bench --backend torchsharp</c>, on a small fixture.</summary>
+public class HookOverheadBenchmarkTests(ITestOutputHelper output)
+{
+    [Fact]
+    public void MeasuresEveryVariantAndLeavesTheModuleAsItWas()
+    {
+        var (managed, torch) = Engines("gpt2");
+        using var _ = torch;
+        var tokens = Tokens(managed.Config, 2, 5, seed: 4);
+        using var before = torch.Run(tokens, new RunOptions { Cache = HookFilter.Only(HookNames.Result(0)) });
+        var logitsBefore = before.Logits.Data.ToArray();
+
+        var o = HookOverheadBenchmark.Run(torch, tokens, repetitions: 3);
+        output.WriteLine($"bare {o.BareMs:F2} ms, hooked {o.HookedMs:F2} ({o.HookedPercent:F1}%), cached {o.CachedMs:F2} ({o.CachedPercent:F1}%), intervened {o.IntervenedMs:F2} ({o.IntervenedPercent:F1}%)");
+
+        Assert.Equal((2, 5), (o.Batch, o.Positions));
+        Assert.All(new[] { o.BareMs, o.HookedMs, o.CachedMs, o.IntervenedMs }, ms => Assert.True(ms > 0 && double.IsFinite(ms), $"{ms} ms"));
+        Assert.Equal(100 * (o.CachedMs - o.BareMs) / o.BareMs, o.CachedPercent, 9);
+        // The bare passes switch the built-in module's materialisation off and restore it: the backend's passes after
+        // them still cache hook_result and give the same logits.
+        using var after = torch.Run(tokens, new RunOptions { Cache = HookFilter.Only(HookNames.Result(0)) });
+        Assert.Equal(logitsBefore, after.Logits.Data);
+        Assert.Equal(before.Cache[HookNames.Result(0)].Data, after.Cache[HookNames.Result(0)].Data);
+    }
+}
