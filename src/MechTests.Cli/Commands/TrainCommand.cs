@@ -32,6 +32,10 @@ internal static class TrainCommand
             string folder = r.GetValue(output)!;
             int s = r.GetValue(seed);
             var options = r.GetValue(steps) is int n ? rec.Options with { Steps = n } : rec.Options;
+            // A destination that cannot be written fails now, not after minutes of training.
+            if (File.Exists(folder)) throw new IOException($"--out '{folder}' is a file; expected a folder.");
+            Directory.CreateDirectory(folder);
+            Circuits.AtomicFile.CheckWritable(Path.Combine(folder, "model.safetensors"), "--out");
             var clock = Stopwatch.StartNew();
             int every = Math.Max(1, options.Steps / 20);
             var result = Trainer.Train(rec.Config, rec.Sample, options, s, (step, loss) =>

@@ -206,6 +206,23 @@ public class TrainerTests
         Assert.Contains($"\"command\": \"mechtests train --recipe greater-than --out {a} --seed 3 --steps 5\"", File.ReadAllText(Path.Combine(a, "training.json")));
     }
 
+    [Fact]
+    public void TheTrainCommandRefusesAnUnknownRecipeAndAFileAsItsFolderBeforeTraining()
+    {
+        using var dir = new TempDir();
+        var (code, stdout, stderr) = CliRunner.Run("train", "--recipe", "ioi", "--out", dir.File("m"));
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.Contains("'ioi' not recognized", stderr);
+        Assert.Contains("'greater-than'", stderr);
+
+        string file = dir.File("taken");
+        File.WriteAllText(file, "");
+        (code, stdout, stderr) = CliRunner.Run("train", "--recipe", "greater-than", "--out", file);
+        Assert.Equal(3, code);
+        Assert.Equal([$"error: I/O: --out '{file}' is a file; expected a folder."], stderr.TrimEnd().Split('\n'));   // no step ran
+    }
+
     [Theory]
     [InlineData("induction-2l", "induction")]
     [InlineData("induction-control-2l", "induction-control")]
