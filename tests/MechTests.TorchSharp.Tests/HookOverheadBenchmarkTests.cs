@@ -1,4 +1,6 @@
+using MechTests.Diagnostics;
 using MechTests.Hooks;
+using MechTests.Patching;
 using MechTests.TorchSharp.Backend;
 using Xunit;
 using Xunit.Abstractions;
@@ -29,5 +31,25 @@ public class HookOverheadBenchmarkTests(ITestOutputHelper output)
         using var after = torch.Run(tokens, new RunOptions { Cache = HookFilter.Only(HookNames.Result(0)) });
         Assert.Equal(logitsBefore, after.Logits.Data);
         Assert.Equal(before.Cache[HookNames.Result(0)].Data, after.Cache[HookNames.Result(0)].Data);
+    }
+
+    /// <summary>The figures the managed bench reports run on the TorchSharp backend too (what <c>bench --backend torchsharp</c> does).</summary>
+    [Fact]
+    public void TheManagedBenchFiguresRunOnTheTorchSharpBackend()
+    {
+        var model = Load("gpt2");
+        using var torch = TorchSharpBackend.Load(model, Options);
+        var tokens = Tokens(model.Config, 3, 5, seed: 6);
+        var engine = EngineBenchmark.Run(torch, tokens, repetitions: 1);
+        Assert.Equal("TorchSharpBackend", engine.Kernel);
+        Assert.True(engine.ForwardMs > 0 && engine.ForwardBackwardMs > 0);
+        var task = MeasurementBenchmark.RandomTask(model.Config, tokens);
+        var components = MeasurementBenchmark.AtPStarVersusPatching(torch, task, NodeGranularity.Component, sample: null, engine.ForwardMs);
+        Assert.Equal(NodeSets.Build(model.Config, NodeGranularity.Component).Count, components.Nodes);
+        Assert.False(components.Extrapolated);
+        var edges = MeasurementBenchmark.EdgePatching(torch, task, sample: 10);
+        Assert.Equal(10, edges.PatchedEdges);
+        var semantics = SemanticsBenchmark.Run(torch, model.Weights, task, engine.ForwardMs);
+        Assert.True(semantics.RunsMs > 0 && semantics.LogitLensMs > 0 && semantics.DlaComponentsMs > 0);
     }
 }

@@ -60,9 +60,9 @@ public sealed class TinyGpt : HookedTransformer
     /// <summary>tokens [b,p] (int64) → logits [b,p,V].</summary>
     public override Tensor forward(Tensor tokens)
     {
-        long p = tokens.shape[1];
-        var positions = arange(p, device: tokens.device);
-        var resid = hook_embed.forward(wte.forward(tokens)).Plus(hook_pos_embed.forward(wpe.forward(positions)).unsqueeze(0));
+        long b = tokens.shape[0], p = tokens.shape[1];
+        var positions = wpe.forward(arange(p, device: tokens.device)).unsqueeze(0).expand(b, p, Config.DModel);   // [b,p,d], as docs/hook-points.md
+        var resid = hook_embed.forward(wte.forward(tokens)).Plus(hook_pos_embed.forward(positions));
         return Unembed(Blocks(0, resid));
     }
 
