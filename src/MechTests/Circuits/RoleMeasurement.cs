@@ -64,7 +64,7 @@ public static class RoleMeasurement
 
     /// <summary>
     /// Role claims proposed for the heads of <paramref name="circuit"/> from measurements (<c>mechtests discover
-    /// --roles auto</c>): a head whose DLA is at least 5 % of |L(clean)| promotes the answer (at most −5 %: suppresses
+    /// --roles auto</c>): a head whose DLA is at least 5 % of |the clean logit difference| promotes the answer (at most −5 %: suppresses
     /// it); a previous-token score ≥ 0.5 makes a previous-token head, an induction or duplicate-token score ≥ 0.3 (on
     /// <see cref="RoleSource.DefaultRepeats"/>) an induction or duplicate-token head. Each threshold is
     /// <paramref name="keep"/> × the measured value, rounded toward zero to one significant digit (DLA 1.38 → atLeast

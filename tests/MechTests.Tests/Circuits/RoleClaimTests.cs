@@ -168,7 +168,7 @@ public class RoleClaimTests
         var m = s_stories.Value;
         using var runs = TaskRuns.Create(new Transformer(m.Config, m.Weights), claim.Task.Resolve(claim.SourcePath!, m.Tokenizer, m.Config.VocabSize));
         var proposed = RoleMeasurement.Propose(runs, m.Weights, claim.Circuit);
-        // DLA (|L(clean)| = 5.737, 5 % = 0.287): a2.h6 1.382, a4.h0 1.840, a4.h2 −0.468, a4.h4 0.388 (docs/semantics.md, the
+        // DLA (clean logit difference 5.737, 5 % = 0.287): a2.h6 1.382, a4.h0 1.840, a4.h2 −0.468, a4.h4 0.388 (docs/semantics.md, the
         // PyTorch-checked DLA); previous-token on the default repeats: a1.h4 0.656. Thresholds: half, toward zero, 1 digit.
         Assert.Equal(new[]
         {
