@@ -86,6 +86,47 @@ public class TrainedCircuitExamples
     }
 
     /// <summary>
+    /// The role claims circuits/induction.json carries (a0.h1 previous-token head, a1.h0–h3 induction heads) fail
+    /// verification on the control model — same shape and vocabulary, trained without the repeat — and the failure
+    /// names each claim with its measured score and threshold. The committed snapshot is copied to a temporary folder
+    /// so the received file is not written into circuits/.
+    /// </summary>
+    [Fact]
+    public void TheInductionCircuitsRoleClaimsFailVerificationOnTheControlModel()
+    {
+        var claim = CircuitFile.Read(Repo.Path("circuits/induction.json"));
+        claim.Roles.Select(r => r.Name).Should().Contain(["a0.h1 previous-token-head", "a1.h3 induction-head"]);
+        // Its identity (weights hash) is the trained model's: waived, so the claims are measured on the control weights.
+        var received = CircuitPipeline.Rederive(claim, s_control.Value, allowDifferentWeights: true);
+        string folder = Directory.CreateTempSubdirectory("induction-control").FullName;
+        try
+        {
+            string verified = Path.Combine(folder, "induction" + SnapshotVerifier.VerifiedSuffix);
+            File.Copy(Repo.Path("circuits/induction" + SnapshotVerifier.VerifiedSuffix), verified);
+            var verify = () => new SnapshotVerifier(new SnapshotSettings()).Verify(received, verified);
+            var e = verify.Should().Throw<SnapshotMismatchException>().Which;
+            e.Failure.Should().Be(SnapshotFailure.RoleClaimFailed);
+            e.Message.Should().Contain("5 of 5 role claims of 'induction' do not hold");
+            foreach (var (role, measure, threshold) in new[]
+                     {
+                         ("a0.h1 previous-token-head", "previous-token score", 0.4),
+                         ("a1.h3 induction-head", "induction score", 0.5),
+                     })
+            {
+                var line = System.Text.RegularExpressions.Regex.Match(e.Message,
+                    $@"{role}: {measure} ([0-9.E-]+) \(claim atLeast {threshold.ToString(System.Globalization.CultureInfo.InvariantCulture)}, on repeats\(period=15,count=16,seed=0\); does not hold\)");
+                line.Success.Should().BeTrue("the failure should name {0}, its measured score and its threshold:\n{1}", role, e.Message);
+                // Far below the threshold: no head of the control model scores above 0.2 on either (uniform attention over ~16 positions is ~0.06).
+                double.Parse(line.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture).Should().BeLessThan(0.2);
+            }
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>
     /// Greater-than (Hanna et al. 2023's mechanism in miniature): from the last position a0.h3 attends to the YY token
     /// and m0 turns it into "years after YY", writing most of the answer; the checked-in circuit carries both.
     /// </summary>
