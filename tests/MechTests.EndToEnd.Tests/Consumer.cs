@@ -19,7 +19,11 @@ public sealed class Consumer : IDisposable
     public const string OldestFluentAssertions = "6.12.0", LatestFluentAssertions = "7.2.2";
     public static readonly string[] Packages = ["MechTests", "MechTests.FluentAssertions", "MechTests.Xunit", "MechTests.Xunit.V3", "MechTests.MSBuild", "MechTests.Cli"];
     /// <summary>The xUnit v3 package a v3 consumer takes for a plain <c>dotnet test</c> (MechTests.Xunit.V3's README).</summary>
-    public const string XunitV3 = "4.0.3";
+    public static string XunitV3 => PinnedVersion("xunit.v3.mtp-off");
+    // The consumers take the test stack this repository pins, so a version bump cannot leave them on an old one.
+    private static string TestSdk => PinnedVersion("Microsoft.NET.Test.Sdk");
+    private static string XunitRunner => PinnedVersion("xunit.runner.visualstudio");
+    private static string Xunit2 => PinnedVersion("xunit");
 
     public string Root { get; } = Directory.CreateTempSubdirectory("mechtests-e2e-").FullName;
     /// <summary>The package folder, where README.md's <c>dotnet pack -c Release -o ../mechtests-feed</c> puts it relative to the project.</summary>
@@ -84,9 +88,9 @@ public sealed class Consumer : IDisposable
                 <PackageReference Include="MechTests.MSBuild" Version="{Version}" PrivateAssets="all" />
                 <!-- MechTests.FluentAssertions accepts [6.12.0, 8.0.0); `-p:ConsumerFluentAssertions=6.12.0` tries the oldest. -->
                 <PackageReference Include="FluentAssertions" Version="$(ConsumerFluentAssertions)" />
-                <PackageReference Include="Microsoft.NET.Test.Sdk" Version="18.12.0" />
-                <PackageReference Include="xunit" Version="2.9.3" />
-                <PackageReference Include="xunit.runner.visualstudio" Version="4.0.1" />
+                <PackageReference Include="Microsoft.NET.Test.Sdk" Version="{TestSdk}" />
+                <PackageReference Include="xunit" Version="{Xunit2}" />
+                <PackageReference Include="xunit.runner.visualstudio" Version="{XunitRunner}" />
               </ItemGroup>
             </Project>
             """);
@@ -134,11 +138,13 @@ public sealed class Consumer : IDisposable
 
     /// <summary>`dotnet ARGS` in <paramref name="dir"/> with CI, MSBuild and MECHTESTS_* variables removed, then <paramref name="env"/>.</summary>
     /// <remarks><c>MODELS</c> points at <see cref="Models"/>, as a user's CI would point it at a model cache.</remarks>
-    public (int ExitCode, string Output) Run(IReadOnlyDictionary<string, string>? env, params string[] args)
+    public (int ExitCode, string Output) Run(IReadOnlyDictionary<string, string>? env, params string[] args) => RunIn(Project, env, args);
+
+    private (int ExitCode, string Output) RunIn(string project, IReadOnlyDictionary<string, string>? env, string[] args)
     {
         var all = new Dictionary<string, string> { ["MODELS"] = Models };
         foreach (var (k, v) in env ?? new Dictionary<string, string>()) all[k] = v;
-        return Dotnet(Project, all, args, Path.Combine(Root, "packages"));
+        return Dotnet(project, all, args, Path.Combine(Root, "packages"));
     }
 
     /// <summary>
@@ -163,24 +169,14 @@ public sealed class Consumer : IDisposable
               <ItemGroup>
                 <PackageReference Include="MechTests.Xunit.V3" Version="{Version}" />
                 <PackageReference Include="xunit.v3.mtp-off" Version="{XunitV3}" />
-                <PackageReference Include="xunit.runner.visualstudio" Version="4.0.1" />
-                <PackageReference Include="Microsoft.NET.Test.Sdk" Version="18.12.0" />
+                <PackageReference Include="xunit.runner.visualstudio" Version="{XunitRunner}" />
+                <PackageReference Include="Microsoft.NET.Test.Sdk" Version="{TestSdk}" />
               </ItemGroup>
             </Project>
             """);
-        foreach (var file in Directory.GetFiles(Circuits, "*.json", SearchOption.AllDirectories))
-        {
-            string to = Path.Combine(ProjectV3, "circuits", Path.GetRelativePath(Circuits, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(to)!);
-            File.Copy(file, to);
-        }
+        CopyTree(Circuits, "*.json", Path.Combine(ProjectV3, "circuits"));
         // The gpt2 circuit's model.path is ../../models/gpt2, relative to the file.
-        foreach (var file in Directory.GetFiles(Models, "*", SearchOption.AllDirectories))
-        {
-            string to = Path.Combine(ProjectV3, "models", Path.GetRelativePath(Models, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(to)!);
-            File.Copy(file, to);
-        }
+        CopyTree(Models, "*", Path.Combine(ProjectV3, "models"));
         Directory.CreateDirectory(Path.Combine(ProjectV3, "tasks"));
         File.Copy(Path.Combine(RepoRoot, "tasks", "name-copy.json"), Path.Combine(ProjectV3, "tasks", "name-copy.json"));
         // The small GPT-2's circuit (quick to re-derive), at the same depth so its model.path still finds the model.
@@ -207,12 +203,23 @@ public sealed class Consumer : IDisposable
     }
 
     /// <summary>`dotnet ARGS` in the xUnit v3 consumer, as <see cref="Run"/> does in the first.</summary>
-    public (int ExitCode, string Output) RunV3(IReadOnlyDictionary<string, string>? env, params string[] args)
+    public (int ExitCode, string Output) RunV3(IReadOnlyDictionary<string, string>? env, params string[] args) => RunIn(ProjectV3, env, args);
+
+    private static void CopyTree(string from, string pattern, string to)
     {
-        var all = new Dictionary<string, string> { ["MODELS"] = Models };
-        foreach (var (k, v) in env ?? new Dictionary<string, string>()) all[k] = v;
-        return Dotnet(ProjectV3, all, args, Path.Combine(Root, "packages"));
+        foreach (var file in Directory.GetFiles(from, pattern, SearchOption.AllDirectories))
+        {
+            string target = Path.Combine(to, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
     }
+
+    /// <summary>The version Directory.Packages.props pins for <paramref name="id"/>.</summary>
+    private static string PinnedVersion(string id)
+        => (string?)XDocument.Load(Path.Combine(RepoRoot, "Directory.Packages.props")).Descendants("PackageVersion")
+               .SingleOrDefault(e => (string?)e.Attribute("Include") == id)?.Attribute("Version")
+           ?? throw new InvalidOperationException($"Directory.Packages.props pins no version of {id}.");
 
     /// <summary>A command line as documented (split on spaces; no quoting in the documented lines), with the e2e package version.</summary>
     public (int ExitCode, string Output) RunDocumented(string line)

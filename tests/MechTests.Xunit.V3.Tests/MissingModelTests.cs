@@ -35,22 +35,27 @@ public class MissingModelTests
 
         var results = InProcessRunner.Run(typeof(MissingModelSample));
 
-        Assert.Equal(5, results.Count);
+        Assert.Equal(6, results.Count);
         foreach (var r in Gated(results))
         {
             Assert.Equal(s_assemblyStrict ? "failed" : "skipped", r.Outcome);
             Assert.StartsWith($"model not found: {expected} (Model = \"%MECHTESTS_XT3_MISSING%/no-such-model/model.bin\"", r.Message);
         }
         // A malformed file fails even when its model is missing: the file is wrong wherever it runs.
-        var broken = Assert.Single(results, r => r.DisplayName.EndsWith("(circuit: broken)", StringComparison.Ordinal));
+        var broken = Assert.Single(results, r => r.DisplayName.EndsWith("Row(circuit: broken)", StringComparison.Ordinal));
         Assert.Equal("failed", broken.Outcome);
         Assert.Equal(typeof(CircuitFormatException).FullName, broken.ExceptionType);
         Assert.Contains("broken.json(2,", broken.Message);
+        var plainBroken = Assert.Single(results, r => r.DisplayName.EndsWith("PlainTheoryOnBroken(circuit: broken)", StringComparison.Ordinal));
+        Assert.Equal("failed", plainBroken.Outcome);
+        Assert.Equal(typeof(CircuitFormatException).FullName, plainBroken.ExceptionType);
+        Assert.Contains("broken.json(2,", plainBroken.Message);
         // The embedded model is there, so a fact on it runs.
         Assert.Equal("passed", Assert.Single(results, r => r.DisplayName.EndsWith(nameof(MissingModelSample.FactOnDefaultModel), StringComparison.Ordinal)).Outcome);
         Assert.DoesNotContain("missing:claim", Ran.Bodies);
         Assert.DoesNotContain("missing:fact", Ran.Bodies);
         Assert.DoesNotContain("missing:plain-after-verify", Ran.Bodies);
+        Assert.DoesNotContain("missing:plain-broken-after-verify", Ran.Bodies);
         Assert.Contains("missing:default-fact", Ran.Bodies);
     }
 

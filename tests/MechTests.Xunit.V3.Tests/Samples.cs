@@ -43,6 +43,14 @@ internal sealed class MissingModelSample
         circuit.Verify();
         Ran.Bodies.Enqueue("missing:plain-after-verify");
     }
+
+    // The same on a malformed file: Verify reads it before it looks for the model, so the parse error wins over the skip.
+    [Theory, CircuitFiles("%MECHTESTS_XT3_MISSING%/broken.json", Model = "%MECHTESTS_XT3_MISSING%/no-such-model/model.bin")]
+    public void PlainTheoryOnBroken(CircuitCase circuit)
+    {
+        circuit.Verify();
+        Ran.Bodies.Enqueue("missing:plain-broken-after-verify");
+    }
 }
 
 internal sealed class NoFolderSample

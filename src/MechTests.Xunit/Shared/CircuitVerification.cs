@@ -83,13 +83,14 @@ public static class CircuitVerification
 #endif
     {
         ArgumentNullException.ThrowIfNull(circuit);
+        // Read first: a malformed file fails with its parse error even where its model is missing too.
+        var claim = circuit.Read();
 #if XUNIT_V3
         output = TestOutput.OrCurrent(output);
         DynamicSkip.IfModelMissing(circuit);
 #else
         ArgumentNullException.ThrowIfNull(output);
 #endif
-        var claim = circuit.Read();
         var model = circuit.LoadModel(cache);
         verifier ??= new SnapshotVerifier(circuit.BuildFacts.SnapshotSettings() with { ReportWriter = SnapshotReportWriter.Instance });
         return Verify(claim, model, circuit.SnapshotPath, output, verifier, circuit.Name);
