@@ -3,7 +3,12 @@ using MechTests.Models;
 using MechTests.Models.Loading;
 using MechTests.Tasks;
 
+// Compiled into both adapters' test projects (tests/MechTests.Xunit.V3.Tests links it with XUNIT_V3 defined).
+#if XUNIT_V3
+namespace MechTests.Xunit.V3.Tests;
+#else
 namespace MechTests.Xunit.Tests;
+#endif
 
 /// <summary>
 /// Circuit files made by code on the embedded stories260K (the model every test here has next to its assembly): the
@@ -51,9 +56,15 @@ internal static class Stories
 /// <summary>A fresh temp folder, deleted on dispose.</summary>
 internal sealed class TempFolder : IDisposable
 {
+#if XUNIT_V3
+    private const string TempPrefix = "mechtests-xunit3-";
+#else
+    private const string TempPrefix = "mechtests-xunit-";
+#endif
+
     public TempFolder()
     {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "mechtests-xunit-" + Guid.NewGuid().ToString("N")[..12]);
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), TempPrefix + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(Path);
     }
 
@@ -94,7 +105,11 @@ internal sealed class EnvironmentScope : IDisposable
 }
 
 /// <summary>An ITestOutputHelper that keeps the lines.</summary>
+#if XUNIT_V3
+internal sealed class RecordingOutput : global::Xunit.ITestOutputHelper
+#else
 internal sealed class RecordingOutput : global::Xunit.Abstractions.ITestOutputHelper
+#endif
 {
     private readonly List<string> _lines = [];
 
@@ -103,4 +118,13 @@ internal sealed class RecordingOutput : global::Xunit.Abstractions.ITestOutputHe
     public void WriteLine(string message) { lock (_lines) _lines.Add(message); }
 
     public void WriteLine(string format, params object[] args) => WriteLine(string.Format(System.Globalization.CultureInfo.InvariantCulture, format, args));
+#if XUNIT_V3
+
+    public string Output { get { lock (_lines) return string.Join("\n", _lines); } }
+
+    // v3's Write has no line break; the lines recorded here are what the adapter wrote, one entry per call.
+    public void Write(string message) => WriteLine(message);
+
+    public void Write(string format, params object[] args) => WriteLine(format, args);
+#endif
 }
