@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Xml.Linq;
 using MechTests.Circuits;
+using MechTests.TestModels;
 using Xunit;
 
 namespace MechTests.EndToEnd.Tests;

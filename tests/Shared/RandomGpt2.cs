@@ -3,7 +3,8 @@ using MechTests.Circuits;
 using MechTests.Models.Loading;
 using MechTests.Tasks;
 
-namespace MechTests.EndToEnd.Tests;
+// Linked into the test projects that need a second, non-embedded model (EndToEnd, Xunit); kept once here.
+namespace MechTests.TestModels;
 
 /// <summary>A second model for the consumer: a seeded random GPT-2 Hugging Face folder and a small circuit of it.</summary>
 internal static class RandomGpt2
