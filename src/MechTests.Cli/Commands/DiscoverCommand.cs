@@ -92,6 +92,9 @@ internal static class DiscoverCommand
             var claims = (r.GetValue(role) ?? []).Select(x => RoleClaim.Parse(x, graph)).ToList();
             foreach (var twice in claims.GroupBy(c => c.Name).Where(g => g.Count() > 1))
                 throw new ArgumentException($"--role: {twice.Key} is given {twice.Count()} times.");
+            // Before the discovery, so a claim the model's context cannot measure does not cost the whole run.
+            foreach (var claim in claims)
+                if (claim.ContextProblem(loaded.Config) is { } tooLong) throw new ArgumentException($"--role: {tooLong}");
             var roleRequest = new RoleRequest { Claims = claims, Auto = autoRoles, Keep = keep };
             var file = CliSupport.WithStages("discover", stages => CircuitPipeline.Discover(loaded, mechTask, reference, spec, plan, stages: stages, roles: roleRequest),
                 expectedStages: 6 + (claims.Count > 0 || autoRoles ? 1 : 0)); // scores, discovery, faithfulness, curves, completeness, minimality, roles
