@@ -18,7 +18,7 @@ internal static class TrainCommand
     {
         var recipe = new Option<string>("--recipe") { Description = $"One of: {string.Join(", ", TrainingRecipes.Names)}.", Required = true };
         recipe.AcceptOnlyFromAmong([.. TrainingRecipes.Names]);
-        var output = new Option<string>("--out") { Description = "The model folder to write (created or overwritten).", Required = true };
+        var output = new Option<string>("--out") { Description = "The model folder to write: created, or overwritten when it holds only the files train writes (anything else is refused).", Required = true };
         var seed = new Option<int>("--seed") { Description = "Seeds the initialisation (seed) and the data (seed + 1).", DefaultValueFactory = _ => 0 };
         var steps = new Option<int?>("--steps") { Description = "Optimiser steps (default: the recipe's)." };
         steps.Validators.Add(v =>
@@ -34,6 +34,7 @@ internal static class TrainCommand
             var options = r.GetValue(steps) is int n ? rec.Options with { Steps = n } : rec.Options;
             // A destination that cannot be written fails now, not after minutes of training.
             if (File.Exists(folder)) throw new IOException($"--out '{folder}' is a file; expected a folder.");
+            RefuseForeignFiles(folder);
             Directory.CreateDirectory(folder);
             Circuits.AtomicFile.CheckWritable(Path.Combine(folder, "model.safetensors"), "--out");
             var clock = Stopwatch.StartNew();
@@ -53,6 +54,27 @@ internal static class TrainCommand
         return cmd;
     }
 
+    /// <summary>The files train writes; a folder holding only these (a previous train's output) is overwritten.</summary>
+    internal static readonly string[] OwnFiles = ["config.json", "model.safetensors", "vocab.json", "merges.txt", "training.json"];
+
+    // A file train does not write would survive into the new model and could win (the tokenizer loader prefers
+    // tokenizer.json over vocab.json/merges.txt), so a folder with anything else in it is refused, not mixed.
+    private static void RefuseForeignFiles(string folder)
+    {
+        if (!Directory.Exists(folder)) return;
+        var foreign = Directory.EnumerateFileSystemEntries(folder).Select(Path.GetFileName).OfType<string>()
+            .Where(name => !OwnFiles.Contains(name, StringComparer.Ordinal) && !IsOwnTemp(name))
+            .Order(StringComparer.Ordinal).ToList();
+        if (foreign.Count > 0)
+            throw new IOException($"--out '{folder}' holds {(foreign.Count == 1 ? "a file" : "files")} train does not write ({string.Join(", ", foreign.Take(10))}" +
+                                  $"{(foreign.Count > 10 ? $", … {foreign.Count - 10} more" : "")}), which would be mixed with the new model; " +
+                                  $"choose an empty or new folder (train overwrites only a folder holding {string.Join(", ", OwnFiles)}).");
+    }
+
+    // .NAME.PID.GUID.tmp left by a killed atomic write of one of train's files; the next write removes it.
+    private static bool IsOwnTemp(string name)
+        => name.StartsWith('.') && name.EndsWith(".tmp", StringComparison.Ordinal) && OwnFiles.Any(f => name.StartsWith($".{f}.", StringComparison.Ordinal));
+
     private static string Command(string recipe, string folder, int seed, int? steps)
         => $"mechtests train --recipe {recipe} --out {folder.Replace('\\', '/')} --seed {seed}" + (steps is int n ? $" --steps {n}" : "");
 
@@ -60,8 +82,12 @@ internal static class TrainCommand
 
     private static void WriteTrainingJson(string path, TrainingRecipe rec, TrainOptions options, int seed, IReadOnlyList<double> losses, string command)
     {
+        Circuits.AtomicFile.Write(path, stream => WriteTrainingJson(stream, rec, options, seed, losses, command));
+    }
+
+    private static void WriteTrainingJson(Stream stream, TrainingRecipe rec, TrainOptions options, int seed, IReadOnlyList<double> losses, string command)
+    {
         static double R(double x) => Math.Round(x, 4, MidpointRounding.ToEven);
-        using var stream = File.Create(path);
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartObject();

@@ -112,7 +112,7 @@ public class TrainerTests
     }
 
     [Fact]
-    public void TwentyStepsOnGreaterThanLowerTheLossFromUniform()
+    public void FortyStepsOnGreaterThanLowerTheLossFromUniform()
     {
         var recipe = TrainingRecipes.Get("greater-than");
         var losses = Trainer.Train(recipe.Config, recipe.Sample, recipe.Options with { Steps = 40, WarmupSteps = 5 }, seed: 0).Losses;
@@ -204,6 +204,30 @@ public class TrainerTests
             Assert.True(File.ReadAllBytes(Path.Combine(a, f)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(b, f))), $"{f} differs between two runs");
         // training.json records the command, which names its own folder.
         Assert.Contains($"\"command\": \"mechtests train --recipe greater-than --out {a} --seed 3 --steps 5\"", File.ReadAllText(Path.Combine(a, "training.json")));
+
+        // Training again into a folder that holds only train's own output overwrites it: same files, same bytes, no temporaries left.
+        var before = files.ToDictionary(f => f, f => File.ReadAllBytes(Path.Combine(a, f)));
+        var (again, _, err) = CliRunner.Run("train", "--recipe", "greater-than", "--out", a, "--seed", "3", "--steps", "5");
+        Assert.True(again == 0, err);
+        Assert.Equal(files, Directory.GetFileSystemEntries(a).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        foreach (var f in files) Assert.True(before[f].AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(a, f))), $"{f} changed on retraining");
+    }
+
+    [Fact]
+    public void TheTrainCommandRefusesAFolderHoldingFilesItDoesNotWrite()
+    {
+        // A stale tokenizer.json would win over the new vocab.json/merges.txt when the folder is loaded.
+        using var dir = new TempDir();
+        string folder = dir.File("m");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "tokenizer.json"), "{}");
+        File.WriteAllText(Path.Combine(folder, "config.json"), "{}");
+        var (code, stdout, stderr) = CliRunner.Run("train", "--recipe", "greater-than", "--out", folder, "--steps", "1");
+        Assert.Equal(3, code);
+        Assert.Equal("", stdout);
+        Assert.StartsWith($"error: I/O: --out '{folder}' holds a file train does not write (tokenizer.json), which would be mixed with the new model; choose an empty or new folder", stderr);
+        Assert.Equal(["config.json", "tokenizer.json"], Directory.GetFiles(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal("{}", File.ReadAllText(Path.Combine(folder, "config.json")));   // nothing trained, nothing written
     }
 
     [Fact]
