@@ -107,14 +107,14 @@ internal static class DiscoverCommand
             if (failing.Count > 0)
             {
                 foreach (var claim in failing)
-                    Console.Error.WriteLine($"error: --role {claim.Name} {claim.Threshold} does not hold: {RoleKinds.Measure(claim.Kind)} {claim.Value?.ToString("G4", System.Globalization.CultureInfo.InvariantCulture) ?? "not measured"} ({RoleMeasurement.Conventions(claim.Kind)}).");
+                    Console.Error.WriteLine($"error: --role {claim.Explain(convention: true)}");
                 Console.Error.WriteLine($"{outPath} not written: lower or remove the claim{(failing.Count == 1 ? "" : "s")} above.");
                 return 1;
             }
             file.Write(outPath);
             Console.WriteLine($"{outPath}: {file.Method} on {(spec.Scores ?? "patching as it goes")}: {file.Circuit.Nodes.Count} nodes, {file.Circuit.Edges.Count} edges; " +
                               $"faithfulness {CliSupport.Figure(file, "faithfulness")} ({file.Metrics["faithfulness"].Conventions["ablation"]}, {MetricNames.Of(mechTask.Metric)})");
-            foreach (var claim in file.Roles) Console.WriteLine($"  role {claim.Describe()}");
+            foreach (var claim in file.Roles) Console.WriteLine($"  role {claim.Explain()}");
             return 0;
         }));
         return cmd;

@@ -10,7 +10,9 @@ namespace MechTests.Cli.Commands;
 /// <summary>
 /// <c>mechtests train --recipe induction|induction-control|greater-than --out models/X [--seed N] [--steps N]</c>:
 /// trains a small GPT-2 from scratch and writes a Hugging Face folder (config.json, model.safetensors, vocab.json,
-/// merges.txt) plus training.json with the recipe, seed, command and losses. Re-running it reproduces the files.
+/// merges.txt) plus training.json with the recipe, seed, command, GEMM kernel family and losses. Re-running it reproduces
+/// model.safetensors bit for bit on the same GEMM kernel family (src/MechTests/Tensors/Gemm.cs: AVX-512, AVX2 and the
+/// portable kernel round differently) and .NET version; another family trains a slightly different model.
 /// </summary>
 internal static class TrainCommand
 {
@@ -37,6 +39,8 @@ internal static class TrainCommand
             RefuseForeignFiles(folder);
             Directory.CreateDirectory(folder);
             Circuits.AtomicFile.CheckWritable(Path.Combine(folder, "model.safetensors"), "--out");
+            // Bit-reproducible only on the same GEMM kernel family (src/MechTests/Tensors/Gemm.cs), so the file says which.
+            var kernel = Tensors.Gemm.ActiveKernel;
             var clock = Stopwatch.StartNew();
             int every = Math.Max(1, options.Steps / 20);
             var result = Trainer.Train(rec.Config, rec.Sample, options, s, (step, loss) =>
@@ -46,7 +50,7 @@ internal static class TrainCommand
             });
             HuggingFaceWriter.WriteGpt2(folder, rec.Config, result.Weights);
             rec.Vocabulary.Write(folder);
-            WriteTrainingJson(Path.Combine(folder, "training.json"), rec, options, s, result.Losses, Command(rec.Name, folder, s, r.GetValue(steps)));
+            WriteTrainingJson(Path.Combine(folder, "training.json"), rec, options, s, result.Losses, Command(rec.Name, folder, s, r.GetValue(steps)), kernel);
             Console.Out.WriteLine($"{folder}: {rec.Name}, seed {s}, {options.Steps} steps, final loss {FinalLoss(result.Losses).ToString("F4", CultureInfo.InvariantCulture)} " +
                                   $"(mean of the last {Math.Min(100, result.Losses.Count)} steps), {clock.Elapsed.TotalSeconds:F0} s");
             return 0;
@@ -80,12 +84,12 @@ internal static class TrainCommand
 
     private static double FinalLoss(IReadOnlyList<double> losses) => losses.Count == 0 ? double.NaN : losses.TakeLast(100).Average();
 
-    private static void WriteTrainingJson(string path, TrainingRecipe rec, TrainOptions options, int seed, IReadOnlyList<double> losses, string command)
+    private static void WriteTrainingJson(string path, TrainingRecipe rec, TrainOptions options, int seed, IReadOnlyList<double> losses, string command, Tensors.GemmKernel kernel)
     {
-        Circuits.AtomicFile.Write(path, stream => WriteTrainingJson(stream, rec, options, seed, losses, command));
+        Circuits.AtomicFile.Write(path, stream => WriteTrainingJson(stream, rec, options, seed, losses, command, kernel));
     }
 
-    private static void WriteTrainingJson(Stream stream, TrainingRecipe rec, TrainOptions options, int seed, IReadOnlyList<double> losses, string command)
+    private static void WriteTrainingJson(Stream stream, TrainingRecipe rec, TrainOptions options, int seed, IReadOnlyList<double> losses, string command, Tensors.GemmKernel kernel)
     {
         static double R(double x) => Math.Round(x, 4, MidpointRounding.ToEven);
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
@@ -106,6 +110,7 @@ internal static class TrainCommand
             w.WriteNumber("beta2", (double)(decimal)options.Beta2);
             w.WriteNumber("epsilon", (double)(decimal)options.Epsilon);
             w.WriteEndObject();
+            w.WriteString("gemm_kernel", kernel.ToString().ToLowerInvariant());
             w.WriteStartObject("loss");
             w.WriteNumber("first_step", R(losses.Count > 0 ? losses[0] : double.NaN));
             w.WriteNumber("last_100_mean", R(FinalLoss(losses)));

@@ -158,6 +158,32 @@ public sealed record RoleClaim
     /// <summary>One line: <c>a2.h6 promotes-answer: DLA 1.38 (claim atLeast 1; holds)</c>.</summary>
     public string Describe() => $"{Name}: {RoleKinds.Measure(Kind)} {(Value is double v ? Invariant.G(v) : "not measured")} (claim {Threshold}{(Kind is RoleKinds.PromotesAnswer or RoleKinds.SuppressesAnswer ? "" : $", on {On}")}; {(Holds switch { true => "holds", false => "does not hold", null => "not measured" })})";
 
+    /// <summary>
+    /// The one explanation of a measured claim that logs, verification failures, assertions and the CLI share:
+    /// <see cref="Describe"/>, then with <paramref name="convention"/> a second line saying what the value means
+    /// (<c>\n    convention: direct logit attribution …</c>).
+    /// </summary>
+    /// <example><code>
+    /// Console.Error.WriteLine(claim.Explain(convention: true));
+    /// </code></example>
+    public string Explain(bool convention = false)
+        => Describe() + (convention ? $"\n    convention: {RoleMeasurement.Conventions(Kind)}" : "");
+
+    /// <summary>
+    /// <see cref="Explain(bool)"/> with the value a circuit file recorded for the same claim after the first line:
+    /// <c>; recorded 1.3816</c>, <c>; recorded nothing</c> (claimed, never measured), or <c>; not claimed</c>
+    /// (<paramref name="recorded"/> null: the file has no such claim).
+    /// </summary>
+    /// <example><code>
+    /// // a2.h6 promotes-answer: DLA 1.3816 (claim atLeast 1; holds); recorded 1.3816
+    /// string line = measured.Explain(file.Roles.FirstOrDefault(r =&gt; r.Name == measured.Name));
+    /// </code></example>
+    public string Explain(RoleClaim? recorded, bool convention = false)
+    {
+        string was = recorded == null ? "; not claimed" : $"; recorded {(recorded.Value is double v ? Invariant.G(v) : "nothing")}";
+        return Describe() + was + (convention ? $"\n    convention: {RoleMeasurement.Conventions(Kind)}" : "");
+    }
+
     /// <inheritdoc />
     public override string ToString() => Describe();
 

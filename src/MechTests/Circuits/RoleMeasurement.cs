@@ -117,9 +117,8 @@ public static class RoleMeasurement
     public static IReadOnlyList<string> Lines(CircuitFile measured, CircuitFile? claimed = null)
     {
         ArgumentNullException.ThrowIfNull(measured);
-        var recorded = claimed?.Roles.ToDictionary(r => r.Name, r => r.Value, StringComparer.Ordinal);
-        return measured.Roles.Select(r => $"role {r.Describe()}" + (recorded == null ? ""
-            : recorded.TryGetValue(r.Name, out var v) ? $"; recorded {(v is double x ? Invariant.G(x) : "nothing")}" : "; not claimed")).ToList();
+        var recorded = claimed?.Roles.ToDictionary(r => r.Name, StringComparer.Ordinal);
+        return measured.Roles.Select(r => "role " + (recorded == null ? r.Explain() : r.Explain(recorded.GetValueOrDefault(r.Name)))).ToList();
     }
 
     /// <summary>Rounds a positive number toward zero to one significant digit (0.69 → 0.6, 0.0123 → 0.01).</summary>

@@ -40,7 +40,8 @@ public sealed class RoleCommandTests : IDisposable
         string refused = Path.Combine(_dir, "false.json");
         (code, _, stderr) = CliRunner.RunClean(null, Discover(refused, "--role", "a2.h6=promotes-answer:5"));
         Assert.Equal(1, code);
-        Assert.Contains("error: --role a2.h6 promotes-answer atLeast 5 does not hold: DLA 1.382 (direct logit attribution", stderr);
+        // The same explanation (6 digits, the convention on its own line) as verification and the assertions give.
+        Assert.Contains("error: --role a2.h6 promotes-answer: DLA 1.3816 (claim atLeast 5; does not hold)\n    convention: direct logit attribution", stderr.ReplaceLineEndings("\n"));
         Assert.Contains("false.json not written", stderr);
         Assert.False(File.Exists(refused));
 

@@ -204,6 +204,8 @@ public class TrainerTests
             Assert.True(File.ReadAllBytes(Path.Combine(a, f)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(b, f))), $"{f} differs between two runs");
         // training.json records the command, which names its own folder.
         Assert.Contains($"\"command\": \"mechtests train --recipe greater-than --out {a} --seed 3 --steps 5\"", File.ReadAllText(Path.Combine(a, "training.json")));
+        // …and the GEMM kernel family, since another family rounds differently and trains other bytes.
+        Assert.Contains($"\"gemm_kernel\": \"{MechTests.Tensors.Gemm.ActiveKernel.ToString().ToLowerInvariant()}\"", File.ReadAllText(Path.Combine(a, "training.json")));
 
         // Training again into a folder that holds only train's own output overwrites it: same files, same bytes, no temporaries left.
         var before = files.ToDictionary(f => f, f => File.ReadAllBytes(Path.Combine(a, f)));
