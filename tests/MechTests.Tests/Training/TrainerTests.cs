@@ -49,6 +49,23 @@ public class TrainerTests
     }
 
     [Fact]
+    public void TheSharedAdamStepMovesEachWeightByTheLearningRateTimesTheGradientsSignOnItsFirstStep()
+    {
+        // Step 1: m̂ = g and v̂ = g² exactly, so w − lr·g/(|g| + ε) — for |g| ≫ ε that is w − lr·sign(g).
+        float[] w = [1f, -2f, 0.5f], frozen = [3f];
+        var adam = new Adam([("w", w), ("frozen", frozen)], 0.9f, 0.999f, 1e-8f);
+        adam.Step(1, 0.01f, new Dictionary<string, float[]> { ["w"] = [0.5f, -4f, 1e-3f] });
+        Assert.Equal(1 - 0.01, w[0], 6);
+        Assert.Equal(-2 + 0.01, w[1], 6);
+        Assert.Equal(0.5 - 0.01 * 1e-3 / (1e-3 + 1e-8), w[2], 6);
+        Assert.Equal(3f, frozen[0]);   // no gradient, no step
+        // Step 2 with the same gradient: the bias-corrected moments are still g and g², so the same move again.
+        adam.Step(2, 0.01f, new Dictionary<string, float[]> { ["w"] = [0.5f, -4f, 1e-3f] });
+        Assert.Equal(1 - 0.02, w[0], 5);
+        Assert.Equal(-2 + 0.02, w[1], 5);
+    }
+
+    [Fact]
     public void AMaskThatSelectsNothingIsAnError()
     {
         var e = Assert.Throws<ArgumentException>(() => Trainer.CrossEntropy(new Tensor(1, 3, 4), new TrainingBatch([[0, 1, 2]], [[false, false, true]])));
