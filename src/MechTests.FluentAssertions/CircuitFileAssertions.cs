@@ -325,8 +325,8 @@ public sealed class CircuitFileAssertions : CircuitClaimAssertions<CircuitFile, 
         using var runs = Runs.For(model, TaskOf(tokenizer, model.Config.VocabSize));
         var measured = RoleMeasurement.Measure(runs, weights, Subject.Roles);
         var failing = measured.Where(r => r.Holds != true).ToList();
-        var recorded = Subject.Roles.ToDictionary(r => r.Name, r => r.Value, StringComparer.Ordinal);
-        string Line(RoleClaim r) => $"{r.Describe()}; recorded {(recorded[r.Name] is double v ? Num.G(v) : "nothing")}\n    convention: {RoleMeasurement.Conventions(r.Kind)}";
+        var recorded = Subject.Roles.ToDictionary(r => r.Name, StringComparer.Ordinal);
+        string Line(RoleClaim r) => r.Explain(recorded[r.Name], convention: true);
         Execute.Assertion
             .BecauseOf(because, becauseArgs)
             .ForCondition(failing.Count == 0)

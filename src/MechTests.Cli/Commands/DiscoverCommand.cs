@@ -92,6 +92,9 @@ internal static class DiscoverCommand
             var claims = (r.GetValue(role) ?? []).Select(x => RoleClaim.Parse(x, graph)).ToList();
             foreach (var twice in claims.GroupBy(c => c.Name).Where(g => g.Count() > 1))
                 throw new ArgumentException($"--role: {twice.Key} is given {twice.Count()} times.");
+            // Before the discovery, so a claim the model's context cannot measure does not cost the whole run.
+            foreach (var claim in claims)
+                if (claim.ContextProblem(loaded.Config) is { } tooLong) throw new ArgumentException($"--role: {tooLong}");
             var roleRequest = new RoleRequest { Claims = claims, Auto = autoRoles, Keep = keep };
             var file = CliSupport.WithStages("discover", stages => CircuitPipeline.Discover(loaded, mechTask, reference, spec, plan, stages: stages, roles: roleRequest),
                 expectedStages: 6 + (claims.Count > 0 || autoRoles ? 1 : 0)); // scores, discovery, faithfulness, curves, completeness, minimality, roles
@@ -104,14 +107,14 @@ internal static class DiscoverCommand
             if (failing.Count > 0)
             {
                 foreach (var claim in failing)
-                    Console.Error.WriteLine($"error: --role {claim.Name} {claim.Threshold} does not hold: {RoleKinds.Measure(claim.Kind)} {claim.Value?.ToString("G4", System.Globalization.CultureInfo.InvariantCulture) ?? "not measured"} ({RoleMeasurement.Conventions(claim.Kind)}).");
+                    Console.Error.WriteLine($"error: --role {claim.Explain(convention: true)}");
                 Console.Error.WriteLine($"{outPath} not written: lower or remove the claim{(failing.Count == 1 ? "" : "s")} above.");
                 return 1;
             }
             file.Write(outPath);
             Console.WriteLine($"{outPath}: {file.Method} on {(spec.Scores ?? "patching as it goes")}: {file.Circuit.Nodes.Count} nodes, {file.Circuit.Edges.Count} edges; " +
                               $"faithfulness {CliSupport.Figure(file, "faithfulness")} ({file.Metrics["faithfulness"].Conventions["ablation"]}, {MetricNames.Of(mechTask.Metric)})");
-            foreach (var claim in file.Roles) Console.WriteLine($"  role {claim.Describe()}");
+            foreach (var claim in file.Roles) Console.WriteLine($"  role {claim.Explain()}");
             return 0;
         }));
         return cmd;

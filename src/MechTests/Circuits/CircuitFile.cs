@@ -259,8 +259,11 @@ public sealed class CircuitFile
     // Graph order of the node, then the kinds' documented order: one claim per line, the same bytes for any input order.
     private static JsonArray RolesTree(IEnumerable<RoleClaim> roles, Graphs.ComputeGraph graph)
     {
-        int Position(string node) => graph.TryNode(node, out var n) ? graph.Nodes.ToList().IndexOf(n) : int.MaxValue;
-        var ordered = roles.OrderBy(r => Position(r.Node)).ThenBy(r => RoleKinds.All.ToList().IndexOf(r.Kind)).ThenBy(r => r.Node, StringComparer.Ordinal);
+        // Index maps built once, not a list rebuilt per comparison.
+        var positions = graph.Nodes.Select((n, i) => (n, i)).ToDictionary(x => x.n, x => x.i);
+        var kinds = RoleKinds.All.Select((k, i) => (k, i)).ToDictionary(x => x.k, x => x.i, StringComparer.Ordinal);
+        int Position(string node) => graph.TryNode(node, out var n) && positions.TryGetValue(n, out int i) ? i : int.MaxValue;
+        var ordered = roles.OrderBy(r => Position(r.Node)).ThenBy(r => kinds.GetValueOrDefault(r.Kind, -1)).ThenBy(r => r.Node, StringComparer.Ordinal);
         return new JsonArray(ordered.Select(r =>
         {
             var o = new JsonObject { ["claim"] = r.Kind, ["node"] = r.Node, ["on"] = r.On.ToString() };

@@ -62,6 +62,31 @@ public sealed record RoleSource(bool Task, int Period = 0, int Count = 0, int Se
     /// <summary>16 sequences of period 20, seed 0: the default for head scores (as <c>mechtests attention --scores</c>).</summary>
     public static RoleSource DefaultRepeats { get; } = new(false, 20, 16, 0);
 
+    /// <summary>
+    /// The repeats head scores are proposed on for a model (<c>discover --roles auto</c>): <see cref="DefaultRepeats"/>
+    /// when <c>BOS + R + R</c> of period 20 fits the model's context, else the largest period that fits (count 16,
+    /// seed 0: period 15 for 31 positions with BOS); null when not even period 2 fits.
+    /// </summary>
+    /// <example><code>
+    /// var on = RoleSource.RepeatsFor(model.Config);   // repeats(period=15,count=16,seed=0) on models/induction-2l
+    /// </code></example>
+    public static RoleSource? RepeatsFor(Models.ModelConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (DefaultRepeats.Positions(config) <= config.MaxPositions) return DefaultRepeats;
+        int period = (config.MaxPositions - Prefix(config)) / 2;
+        return period >= 2 ? DefaultRepeats with { Period = period } : null;
+    }
+
+    /// <summary>The positions one sequence of this source takes on <paramref name="config"/> (<c>BOS + R + R</c>); 0 for <c>task</c>.</summary>
+    public int Positions(Models.ModelConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return Task ? 0 : Prefix(config) + 2 * Period;
+    }
+
+    private static int Prefix(Models.ModelConfig config) => config.BosTokenId is null ? 0 : 1;
+
     private static readonly Regex s_repeats = new(@"^repeats\(period=(\d{1,4}),count=(\d{1,4}),seed=(\d{1,9})\)$", RegexOptions.CultureInvariant);
 
     /// <summary>The canonical text: <c>task</c> or <c>repeats(period=20,count=16,seed=0)</c>.</summary>
@@ -115,10 +140,11 @@ public sealed record RoleClaim
     /// <summary>The measured value (null: not measured yet, e.g. a claim written by hand before re-deriving).</summary>
     public double? Value { get; init; }
 
-    /// <summary>True when measured and within the threshold, false when measured and not, null when not measured.</summary>
+    /// <summary>True when measured and within the threshold, false when measured and not (or there is no threshold), null when not measured.</summary>
     public bool? Holds => Value is not double v ? null
         : double.IsNaN(v) ? false
-        : AtLeast is double a ? v >= a : v <= AtMost!.Value;
+        : AtLeast is double a ? v >= a
+        : AtMost is double m && v <= m;
 
     /// <summary><c>a2.h6 promotes-answer</c>: how diffs and messages name the claim.</summary>
     public string Name => $"{Node} {Kind}";
@@ -131,6 +157,32 @@ public sealed record RoleClaim
 
     /// <summary>One line: <c>a2.h6 promotes-answer: DLA 1.38 (claim atLeast 1; holds)</c>.</summary>
     public string Describe() => $"{Name}: {RoleKinds.Measure(Kind)} {(Value is double v ? Invariant.G(v) : "not measured")} (claim {Threshold}{(Kind is RoleKinds.PromotesAnswer or RoleKinds.SuppressesAnswer ? "" : $", on {On}")}; {(Holds switch { true => "holds", false => "does not hold", null => "not measured" })})";
+
+    /// <summary>
+    /// The one explanation of a measured claim that logs, verification failures, assertions and the CLI share:
+    /// <see cref="Describe"/>, then with <paramref name="convention"/> a second line saying what the value means
+    /// (<c>\n    convention: direct logit attribution …</c>).
+    /// </summary>
+    /// <example><code>
+    /// Console.Error.WriteLine(claim.Explain(convention: true));
+    /// </code></example>
+    public string Explain(bool convention = false)
+        => Describe() + (convention ? $"\n    convention: {RoleMeasurement.Conventions(Kind)}" : "");
+
+    /// <summary>
+    /// <see cref="Explain(bool)"/> with the value a circuit file recorded for the same claim after the first line:
+    /// <c>; recorded 1.3816</c>, <c>; recorded nothing</c> (claimed, never measured), or <c>; not claimed</c>
+    /// (<paramref name="recorded"/> null: the file has no such claim).
+    /// </summary>
+    /// <example><code>
+    /// // a2.h6 promotes-answer: DLA 1.3816 (claim atLeast 1; holds); recorded 1.3816
+    /// string line = measured.Explain(file.Roles.FirstOrDefault(r =&gt; r.Name == measured.Name));
+    /// </code></example>
+    public string Explain(RoleClaim? recorded, bool convention = false)
+    {
+        string was = recorded == null ? "; not claimed" : $"; recorded {(recorded.Value is double v ? Invariant.G(v) : "nothing")}";
+        return Describe() + was + (convention ? $"\n    convention: {RoleMeasurement.Conventions(Kind)}" : "");
+    }
 
     /// <inheritdoc />
     public override string ToString() => Describe();
@@ -180,6 +232,25 @@ public sealed record RoleClaim
         };
         if (Problem(claim, graph) is { } p) throw new ArgumentException($"--role '{text}': {p.Problem}");
         return claim;
+    }
+
+    /// <summary>
+    /// Why this claim cannot be measured on a model with <paramref name="config"/>, or null: its <c>on</c> repeats are
+    /// longer than the model's context. The message names the claim, the positions needed and available, and the
+    /// largest period that fits.
+    /// </summary>
+    /// <example><code>
+    /// // "role a1.h0 induction-head on repeats(period=20,count=16,seed=0) needs 41 positions; the model has 31 (…)"
+    /// string? problem = RoleClaim.InductionHead("a1.h0", 0.5).ContextProblem(model.Config);
+    /// </code></example>
+    public string? ContextProblem(Models.ModelConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        int needed = On.Positions(config);
+        if (needed <= config.MaxPositions) return null;
+        var fits = RoleSource.RepeatsFor(config);
+        return $"role {Name} on {On} needs {needed} positions; the model has {config.MaxPositions}" +
+               (fits == null ? " (not even period 2 fits)." : $" (the largest period that fits: {fits.Period}, e.g. @{fits with { Count = On.Count, Seed = On.Seed }}).");
     }
 
     /// <summary>

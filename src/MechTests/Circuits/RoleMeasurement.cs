@@ -66,7 +66,9 @@ public static class RoleMeasurement
     /// Role claims proposed for the heads of <paramref name="circuit"/> from measurements (<c>mechtests discover
     /// --roles auto</c>): a head whose DLA is at least 5 % of |the clean logit difference| promotes the answer (at most −5 %: suppresses
     /// it); a previous-token score ≥ 0.5 makes a previous-token head, an induction or duplicate-token score ≥ 0.3 (on
-    /// <see cref="RoleSource.DefaultRepeats"/>) an induction or duplicate-token head. Each threshold is
+    /// <see cref="RoleSource.RepeatsFor"/> the model: the default repeats, or the largest period its context holds,
+    /// recorded in each claim's <c>on</c>) an induction or duplicate-token head; a context too short for period 2
+    /// proposes no head-score claims, only DLA ones. Each threshold is
     /// <paramref name="keep"/> × the measured value, rounded toward zero to one significant digit (DLA 1.38 → atLeast
     /// 0.6 at the default 0.5), so the claim survives noise but not the head losing its role. Graph order, one kind
     /// after another; measured values filled in.
@@ -85,15 +87,18 @@ public static class RoleMeasurement
         if (heads.Count == 0) return proposals;
         var dla = DirectLogitAttribution.Run(runs, WeightsFor(runs, weights, RoleClaim.PromotesAnswer(heads[0], 0)));
         double minimum = 0.05 * Math.Abs(dla.MetricClean);
-        var repeats = RoleSource.DefaultRepeats;
-        var prev = HeadTable(runs, RoleClaim.PreviousTokenHead(heads[0], 0, repeats));
-        var induction = HeadTable(runs, RoleClaim.InductionHead(heads[0], 0, repeats));
-        var duplicate = HeadTable(runs, RoleClaim.DuplicateTokenHead(heads[0], 0, repeats));
+        // A context shorter than the default repeats gets the largest period it holds, so the trained small models
+        // (31 or 10 positions) still get their head-score proposals; the claim's `on` records which.
+        var repeats = RoleSource.RepeatsFor(runs.Model.Config);
+        var prev = repeats == null ? null : HeadTable(runs, RoleClaim.PreviousTokenHead(heads[0], 0, repeats));
+        var induction = repeats == null ? null : HeadTable(runs, RoleClaim.InductionHead(heads[0], 0, repeats));
+        var duplicate = repeats == null ? null : HeadTable(runs, RoleClaim.DuplicateTokenHead(heads[0], 0, repeats));
         foreach (var h in heads)
         {
             double s = dla.Score(h);
             if (s > 0 && s >= minimum) proposals.Add(RoleClaim.PromotesAnswer(h, Down(s * keep)).WithValue(s));
             else if (s < 0 && -s >= minimum) proposals.Add(RoleClaim.SuppressesAnswer(h, -Down(-s * keep)).WithValue(s));
+            if (repeats == null || prev == null || induction == null || duplicate == null) continue;
             if (prev[h] >= 0.5) proposals.Add(RoleClaim.PreviousTokenHead(h, Down(prev[h] * keep), repeats).WithValue(prev[h]));
             if (induction[h] >= 0.3) proposals.Add(RoleClaim.InductionHead(h, Down(induction[h] * keep), repeats).WithValue(induction[h]));
             if (duplicate[h] >= 0.3) proposals.Add(RoleClaim.DuplicateTokenHead(h, Down(duplicate[h] * keep), repeats).WithValue(duplicate[h]));
@@ -112,9 +117,8 @@ public static class RoleMeasurement
     public static IReadOnlyList<string> Lines(CircuitFile measured, CircuitFile? claimed = null)
     {
         ArgumentNullException.ThrowIfNull(measured);
-        var recorded = claimed?.Roles.ToDictionary(r => r.Name, r => r.Value, StringComparer.Ordinal);
-        return measured.Roles.Select(r => $"role {r.Describe()}" + (recorded == null ? ""
-            : recorded.TryGetValue(r.Name, out var v) ? $"; recorded {(v is double x ? Invariant.G(x) : "nothing")}" : "; not claimed")).ToList();
+        var recorded = claimed?.Roles.ToDictionary(r => r.Name, StringComparer.Ordinal);
+        return measured.Roles.Select(r => "role " + (recorded == null ? r.Explain() : r.Explain(recorded.GetValueOrDefault(r.Name)))).ToList();
     }
 
     /// <summary>Rounds a positive number toward zero to one significant digit (0.69 → 0.6, 0.0123 → 0.01).</summary>

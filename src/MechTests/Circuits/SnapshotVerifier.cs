@@ -167,7 +167,7 @@ public sealed class SnapshotVerifier
         var sb = new System.Text.StringBuilder();
         sb.Append($"{failing.Count} of {received.Roles.Count} role claim{(received.Roles.Count == 1 ? "" : "s")} of '{name}' do{(failing.Count == 1 ? "es" : "")} not hold:\n");
         foreach (var r in failing)
-            sb.Append("  ").Append(r.Describe()).Append("\n    convention: ").Append(RoleMeasurement.Conventions(r.Kind)).Append('\n');
+            sb.Append("  ").Append(r.Explain(convention: true)).Append('\n');
         if (failing.Any(r => r.Value == null))
             sb.Append("A claim without a value was never measured: verify the re-derived file (CircuitPipeline.Rederive, or Evaluate), which measures every claim.\n");
         return sb.ToString().TrimEnd('\n');

@@ -39,9 +39,7 @@ public static class FineTuner
         if (sequences.Count == 0) throw new ArgumentException("No training sequences.");
         if (sequences.Any(s => s.Length < 2)) throw new ArgumentException("Every training sequence needs at least 2 tokens.");
         var groups = sequences.GroupBy(s => s.Length).Select(g => g.ToArray()).ToArray();
-        var weights = engine.Weights.Named().ToDictionary(x => x.Name, x => x.Value);
-        var m = weights.ToDictionary(kv => kv.Key, kv => new float[kv.Value.Length]);
-        var v = weights.ToDictionary(kv => kv.Key, kv => new float[kv.Value.Length]);
+        var adam = new Adam(engine.Weights.Named(), options.Beta1, options.Beta2, options.Epsilon);
         var losses = new List<double>();
         int cursor = 0;
         for (int step = 1; step <= options.Steps; step++)
@@ -52,20 +50,8 @@ public static class FineTuner
             using var pass = engine.Run(batch, new RunOptions { RecordForBackward = true });
             var (loss, dLogits) = CrossEntropy(pass.Logits, batch);
             losses.Add(loss);
-            var grads = engine.Backward(pass, dLogits, new BackwardOptions { Gradients = HookFilter.None, WeightGradients = true }).WeightGradients!;
-            float b1t = 1 - MathF.Pow(options.Beta1, step), b2t = 1 - MathF.Pow(options.Beta2, step);
-            foreach (var (name, w) in weights)
-            {
-                if (!grads.TryGetValue(name, out var g)) continue;
-                var mm = m[name];
-                var vv = v[name];
-                for (int i = 0; i < w.Length; i++)
-                {
-                    mm[i] = options.Beta1 * mm[i] + (1 - options.Beta1) * g[i];
-                    vv[i] = options.Beta2 * vv[i] + (1 - options.Beta2) * g[i] * g[i];
-                    w[i] -= options.LearningRate * (mm[i] / b1t) / (MathF.Sqrt(vv[i] / b2t) + options.Epsilon);
-                }
-            }
+            using var backward = engine.Backward(pass, dLogits, new BackwardOptions { Gradients = HookFilter.None, WeightGradients = true });
+            adam.Step(step, options.LearningRate, backward.WeightGradients!);
         }
         return losses;
     }
@@ -73,25 +59,8 @@ public static class FineTuner
     /// <summary>Mean next-token cross-entropy over all predicted positions, and its gradient w.r.t. the logits.</summary>
     public static (double Loss, Tensor DLogits) CrossEntropy(Tensor logits, IReadOnlyList<int[]> batch)
     {
-        int b = logits.Shape[0], t = logits.Shape[1], vocab = logits.Shape[2];
-        var d = new Tensor(logits.Shape);
-        double total = 0;
-        int count = b * (t - 1);
-        for (int i = 0; i < b; i++)
-        for (int p = 0; p < t - 1; p++)
-        {
-            int off = (i * t + p) * vocab;
-            var z = logits.Data.AsSpan(off, vocab);
-            float max = float.NegativeInfinity;
-            foreach (float x in z) max = Math.Max(max, x);
-            double sum = 0;
-            foreach (float x in z) sum += Math.Exp(x - max);
-            double lse = max + Math.Log(sum);
-            int target = batch[i][p + 1];
-            total += lse - z[target];
-            for (int j = 0; j < vocab; j++) d.Data[off + j] = (float)(Math.Exp(z[j] - lse) / count);
-            d.Data[off + target] -= 1f / count;
-        }
-        return (total / count, d);
+        ArgumentNullException.ThrowIfNull(logits);
+        ArgumentNullException.ThrowIfNull(batch);
+        return NextTokenLoss.Compute(logits, batch, null, logits.Shape[0] * (logits.Shape[1] - 1));
     }
 }

@@ -86,10 +86,11 @@ public sealed class SmallVocabulary
                 for (int i = 0; i < _tokens.Count; i++) w.WriteNumber(_tokens[i], i);
                 w.WriteEndObject();
             }
-            File.WriteAllBytes(Path.Combine(folder, "vocab.json"), [.. ms.ToArray(), (byte)'\n']);
+            byte[] bytes = [.. ms.ToArray(), (byte)'\n'];
+            Circuits.AtomicFile.Write(Path.Combine(folder, "vocab.json"), stream => stream.Write(bytes));
         }
         var merges = new StringBuilder("#version: 0.2\n");
         foreach (var (l, r) in _merges) merges.Append(l).Append(' ').Append(r).Append('\n');
-        File.WriteAllText(Path.Combine(folder, "merges.txt"), merges.ToString(), new UTF8Encoding(false));
+        Circuits.AtomicFile.WriteAllText(Path.Combine(folder, "merges.txt"), merges.ToString());
     }
 }

@@ -114,9 +114,7 @@ public static class Trainer
         var weights = InitGpt2(config, seed);
         var engine = new Transformer(config, weights);
         var data = new Random(seed + 1);
-        var named = weights.Named().ToArray();
-        var m = named.ToDictionary(x => x.Name, x => new float[x.Value.Length]);
-        var v = named.ToDictionary(x => x.Name, x => new float[x.Value.Length]);
+        var adam = new Adam(weights.Named(), options.Beta1, options.Beta2, options.Epsilon);
         var losses = new List<double>(options.Steps);
         for (int step = 1; step <= options.Steps; step++)
         {
@@ -125,21 +123,8 @@ public static class Trainer
             var (loss, dLogits) = CrossEntropy(pass.Logits, batch);
             losses.Add(loss);
             using var backward = engine.Backward(pass, dLogits, new BackwardOptions { Gradients = HookFilter.None, WeightGradients = true });
-            var grads = backward.WeightGradients!;
             float lr = options.WarmupSteps > 0 && step <= options.WarmupSteps ? options.LearningRate * step / options.WarmupSteps : options.LearningRate;
-            float b1t = 1 - MathF.Pow(options.Beta1, step), b2t = 1 - MathF.Pow(options.Beta2, step);
-            foreach (var (name, w) in named)
-            {
-                if (!grads.TryGetValue(name, out var g)) continue;
-                var mm = m[name];
-                var vv = v[name];
-                for (int i = 0; i < w.Length; i++)
-                {
-                    mm[i] = options.Beta1 * mm[i] + (1 - options.Beta1) * g[i];
-                    vv[i] = options.Beta2 * vv[i] + (1 - options.Beta2) * g[i] * g[i];
-                    w[i] -= lr * (mm[i] / b1t) / (MathF.Sqrt(vv[i] / b2t) + options.Epsilon);
-                }
-            }
+            adam.Step(step, lr, backward.WeightGradients!);
             progress?.Invoke(step, loss);
         }
         return new TrainingResult(weights, losses);
@@ -154,7 +139,7 @@ public static class Trainer
     {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(batch);
-        int b = logits.Shape[0], t = logits.Shape[1], vocab = logits.Shape[2];
+        int b = logits.Shape[0], t = logits.Shape[1];
         if (batch.Tokens.Length != b || batch.LossMask.Length != b || batch.LossMask.Any(x => x.Length != t))
             throw new ArgumentException($"The loss mask must have one flag per position of each of the {b} sequences of {t} tokens.");
         int count = 0;
@@ -162,24 +147,6 @@ public static class Trainer
             for (int p = 0; p < t - 1; p++)
                 if (batch.LossMask[i][p]) count++;
         if (count == 0) throw new ArgumentException("The loss mask selects no prediction.");
-        var d = new Tensor(logits.Shape);
-        double total = 0;
-        for (int i = 0; i < b; i++)
-        for (int p = 0; p < t - 1; p++)
-        {
-            if (!batch.LossMask[i][p]) continue;
-            int off = (i * t + p) * vocab;
-            var z = logits.Data.AsSpan(off, vocab);
-            float max = float.NegativeInfinity;
-            foreach (float x in z) max = Math.Max(max, x);
-            double sum = 0;
-            foreach (float x in z) sum += Math.Exp(x - max);
-            double lse = max + Math.Log(sum);
-            int target = batch.Tokens[i][p + 1];
-            total += lse - z[target];
-            for (int j = 0; j < vocab; j++) d.Data[off + j] = (float)(Math.Exp(z[j] - lse) / count);
-            d.Data[off + target] -= 1f / count;
-        }
-        return (total / count, d);
+        return NextTokenLoss.Compute(logits, batch.Tokens, batch.LossMask, count);
     }
 }

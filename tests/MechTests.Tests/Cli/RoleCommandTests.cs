@@ -40,13 +40,41 @@ public sealed class RoleCommandTests : IDisposable
         string refused = Path.Combine(_dir, "false.json");
         (code, _, stderr) = CliRunner.RunClean(null, Discover(refused, "--role", "a2.h6=promotes-answer:5"));
         Assert.Equal(1, code);
-        Assert.Contains("error: --role a2.h6 promotes-answer atLeast 5 does not hold: DLA 1.382 (direct logit attribution", stderr);
+        // The same explanation (6 digits, the convention on its own line) as verification and the assertions give.
+        Assert.Contains("error: --role a2.h6 promotes-answer: DLA 1.3816 (claim atLeast 5; does not hold)\n    convention: direct logit attribution", stderr.ReplaceLineEndings("\n"));
         Assert.Contains("false.json not written", stderr);
         Assert.False(File.Exists(refused));
 
         (code, _, stderr) = CliRunner.RunClean(null, Discover(refused, "--role", "a2.h6=name-mover:1"));
         Assert.Equal(2, code);
         Assert.Contains("--role 'a2.h6=name-mover:1': role 'name-mover' is unknown; expected one of promotes-answer, suppresses-answer", stderr);
+    }
+
+    [Fact]
+    public void OnAShortContextAutoRolesUseTheLargestPeriodAndAClaimThatCannotFitIsRefusedBeforeDiscovery()
+    {
+        // models/induction-2l: 31 positions, fewer than the 41 the default repeats (period 20) need.
+        string model = Path.Combine(TestPaths.RepoRoot, "models", "induction-2l");
+        string[] Args(string output, params string[] extra) =>
+        [
+            "discover", "--model", model, "--task", Path.Combine(TestPaths.RepoRoot, "tasks", "induction.json"), "--method", "top-n",
+            "--scores", "eap", "--n", "12", "--inline-task", "--no-curves", "--no-completeness", "--minimality-delta", "-1", "--out", output, .. extra,
+        ];
+        string refused = Path.Combine(_dir, "too-long.json");
+        var (code, stdout, stderr) = CliRunner.RunClean(null, Args(refused, "--role", "a1.h0=induction-head:0.5"));
+        Assert.Equal(2, code);
+        Assert.Contains("--role: role a1.h0 induction-head on repeats(period=20,count=16,seed=0) needs 41 positions; the model has 31 " +
+                        "(the largest period that fits: 15, e.g. @repeats(period=15,count=16,seed=0)).", stderr);
+        Assert.DoesNotContain("discover: scores", stderr); // refused before the pipeline's first stage
+        Assert.False(File.Exists(refused));
+
+        string path = Path.Combine(_dir, "induction.json");
+        (code, stdout, stderr) = CliRunner.RunClean(null, Args(path, "--roles", "auto"));
+        Assert.True(code == 0, stderr);
+        var heads = CircuitFile.Read(path).Roles.Where(r => !RoleKinds.IsDirectEffect(r.Kind)).ToList();
+        Assert.Contains(heads, r => r.Name == "a0.h1 previous-token-head");
+        Assert.Contains(heads, r => r.Node.StartsWith("a1.", StringComparison.Ordinal) && r.Kind == RoleKinds.InductionHead);
+        Assert.All(heads, r => Assert.Equal("repeats(period=15,count=16,seed=0)", r.On.ToString()));
     }
 
     [Fact]

@@ -49,6 +49,23 @@ public class TrainerTests
     }
 
     [Fact]
+    public void TheSharedAdamStepMovesEachWeightByTheLearningRateTimesTheGradientsSignOnItsFirstStep()
+    {
+        // Step 1: m̂ = g and v̂ = g² exactly, so w − lr·g/(|g| + ε) — for |g| ≫ ε that is w − lr·sign(g).
+        float[] w = [1f, -2f, 0.5f], frozen = [3f];
+        var adam = new Adam([("w", w), ("frozen", frozen)], 0.9f, 0.999f, 1e-8f);
+        adam.Step(1, 0.01f, new Dictionary<string, float[]> { ["w"] = [0.5f, -4f, 1e-3f] });
+        Assert.Equal(1 - 0.01, w[0], 6);
+        Assert.Equal(-2 + 0.01, w[1], 6);
+        Assert.Equal(0.5 - 0.01 * 1e-3 / (1e-3 + 1e-8), w[2], 6);
+        Assert.Equal(3f, frozen[0]);   // no gradient, no step
+        // Step 2 with the same gradient: the bias-corrected moments are still g and g², so the same move again.
+        adam.Step(2, 0.01f, new Dictionary<string, float[]> { ["w"] = [0.5f, -4f, 1e-3f] });
+        Assert.Equal(1 - 0.02, w[0], 5);
+        Assert.Equal(-2 + 0.02, w[1], 5);
+    }
+
+    [Fact]
     public void AMaskThatSelectsNothingIsAnError()
     {
         var e = Assert.Throws<ArgumentException>(() => Trainer.CrossEntropy(new Tensor(1, 3, 4), new TrainingBatch([[0, 1, 2]], [[false, false, true]])));
@@ -112,7 +129,7 @@ public class TrainerTests
     }
 
     [Fact]
-    public void TwentyStepsOnGreaterThanLowerTheLossFromUniform()
+    public void FortyStepsOnGreaterThanLowerTheLossFromUniform()
     {
         var recipe = TrainingRecipes.Get("greater-than");
         var losses = Trainer.Train(recipe.Config, recipe.Sample, recipe.Options with { Steps = 40, WarmupSteps = 5 }, seed: 0).Losses;
@@ -204,6 +221,32 @@ public class TrainerTests
             Assert.True(File.ReadAllBytes(Path.Combine(a, f)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(b, f))), $"{f} differs between two runs");
         // training.json records the command, which names its own folder.
         Assert.Contains($"\"command\": \"mechtests train --recipe greater-than --out {a} --seed 3 --steps 5\"", File.ReadAllText(Path.Combine(a, "training.json")));
+        // …and the GEMM kernel family, since another family rounds differently and trains other bytes.
+        Assert.Contains($"\"gemm_kernel\": \"{MechTests.Tensors.Gemm.ActiveKernel.ToString().ToLowerInvariant()}\"", File.ReadAllText(Path.Combine(a, "training.json")));
+
+        // Training again into a folder that holds only train's own output overwrites it: same files, same bytes, no temporaries left.
+        var before = files.ToDictionary(f => f, f => File.ReadAllBytes(Path.Combine(a, f)));
+        var (again, _, err) = CliRunner.Run("train", "--recipe", "greater-than", "--out", a, "--seed", "3", "--steps", "5");
+        Assert.True(again == 0, err);
+        Assert.Equal(files, Directory.GetFileSystemEntries(a).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        foreach (var f in files) Assert.True(before[f].AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(a, f))), $"{f} changed on retraining");
+    }
+
+    [Fact]
+    public void TheTrainCommandRefusesAFolderHoldingFilesItDoesNotWrite()
+    {
+        // A stale tokenizer.json would win over the new vocab.json/merges.txt when the folder is loaded.
+        using var dir = new TempDir();
+        string folder = dir.File("m");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "tokenizer.json"), "{}");
+        File.WriteAllText(Path.Combine(folder, "config.json"), "{}");
+        var (code, stdout, stderr) = CliRunner.Run("train", "--recipe", "greater-than", "--out", folder, "--steps", "1");
+        Assert.Equal(3, code);
+        Assert.Equal("", stdout);
+        Assert.StartsWith($"error: I/O: --out '{folder}' holds a file train does not write (tokenizer.json), which would be mixed with the new model; choose an empty or new folder", stderr);
+        Assert.Equal(["config.json", "tokenizer.json"], Directory.GetFiles(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal("{}", File.ReadAllText(Path.Combine(folder, "config.json")));   // nothing trained, nothing written
     }
 
     [Fact]
@@ -232,6 +275,8 @@ public class TrainerTests
         string path = TestPaths.Models(folder);
         string training = File.ReadAllText(Path.Combine(path, "training.json"));
         Assert.Contains($"\"command\": \"mechtests train --recipe {recipe} --out models/{folder} --seed 0\"", training);
+        // Retrained on that family after the Adam/loss refactoring, each model.safetensors came out byte-identical.
+        Assert.Contains("\"gemm_kernel\": \"avx512\"", training);
         Assert.InRange(new FileInfo(Path.Combine(path, "model.safetensors")).Length, 1, 3_000_000);
         var model = ModelLoader.Load(path);
         Assert.Equal(TrainingRecipes.Get(recipe).Config, model.Config);

@@ -28,8 +28,10 @@ public static class HuggingFaceWriter
             throw new ArgumentException($"WriteGpt2 writes gelu_new models; the config's activation is {config.Activation}.", nameof(config));
         WeightChecks.Check(config, weights, folder);
         Directory.CreateDirectory(folder);
-        File.WriteAllText(Path.Combine(folder, "config.json"), ConfigJson(config));
-        Tensors(config, weights).Write(Path.Combine(folder, "model.safetensors"));
+        // Atomic, so a killed or failed write leaves the previous model (or none), never a torn one.
+        var tensors = Tensors(config, weights);
+        Circuits.AtomicFile.WriteAllText(Path.Combine(folder, "config.json"), ConfigJson(config));
+        Circuits.AtomicFile.Write(Path.Combine(folder, "model.safetensors"), tensors.WriteTo);
     }
 
     private static string ConfigJson(ModelConfig c)
