@@ -13,19 +13,7 @@ public static class RandomWeights
     public static ModelWeights Create(ModelConfig c, int seed, float scale = 1f)
     {
         var rng = new Random(seed);
-        float[] Normal(int count, float std)
-        {
-            var a = new float[count];
-            for (int i = 0; i < count; i += 2)
-            {
-                // Box–Muller: two normals per pair of uniforms.
-                double u1 = 1.0 - rng.NextDouble(), u2 = rng.NextDouble();
-                double r = Math.Sqrt(-2.0 * Math.Log(u1));
-                a[i] = (float)(std * r * Math.Cos(2 * Math.PI * u2));
-                if (i + 1 < count) a[i + 1] = (float)(std * r * Math.Sin(2 * Math.PI * u2));
-            }
-            return a;
-        }
+        float[] Normal(int count, float std) => NormalSampler.Sample(rng, count, std);
         float[] Ones(int count)
         {
             var a = Normal(count, 0.05f);

@@ -57,19 +57,7 @@ public static class Trainer
         ArgumentNullException.ThrowIfNull(c);
         if (c.Architecture != Architecture.Gpt2) throw new ArgumentException($"InitGpt2 needs a GPT-2 config, got {c.Architecture}.");
         var rng = new Random(seed);
-        float[] Normal(int count, float std)
-        {
-            var a = new float[count];
-            for (int i = 0; i < count; i += 2)
-            {
-                // Box–Muller: two normals per pair of uniforms.
-                double u1 = 1.0 - rng.NextDouble(), u2 = rng.NextDouble();
-                double r = Math.Sqrt(-2.0 * Math.Log(u1));
-                a[i] = (float)(std * r * Math.Cos(2 * Math.PI * u2));
-                if (i + 1 < count) a[i + 1] = (float)(std * r * Math.Sin(2 * Math.PI * u2));
-            }
-            return a;
-        }
+        float[] Normal(int count, float std) => NormalSampler.Sample(rng, count, std);
         static float[] Fill(int count, float value) { var a = new float[count]; Array.Fill(a, value); return a; }
         int d = c.DModel, hd = c.NHeads * c.DHead;
         const float std = 0.02f;
