@@ -289,7 +289,7 @@ public sealed class TorchSharpBackend : IModelBackend, IDisposable
     /// A recorded pass is recorded with the weights outside autograd (what attribution needs costs no weight-gradient
     /// memory), and whether weight gradients are wanted is known only now, so the pass is re-run — same tokens, same
     /// interventions — with the weights as gradient leaves, and differentiated once. Training pays one extra forward
-    /// pass per step; every AtP/EAP pass saves each projection's input. A custom intervention runs twice.
+    /// pass per step; in exchange no AtP/EAP pass keeps each projection's input. A custom intervention runs twice.
     /// </remarks>
     private Dictionary<string, float[]> WeightGradients(Record rec, Tensor startGrad)
     {
