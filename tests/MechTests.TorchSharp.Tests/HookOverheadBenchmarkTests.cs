@@ -25,8 +25,9 @@ public class HookOverheadBenchmarkTests(ITestOutputHelper output)
 
         // Passes of other callers while the benchmark runs again (its timings then include waiting for the backend's
         // lock, so only this run's are checked above): its bare passes switch the module's materialisation off, which
-        // a concurrent pass must never see (it would lose hook_result from its cache).
-        var benchmark = Task.Run(() => HookOverheadBenchmark.Run(torch, tokens, repetitions: 3));
+        // a concurrent pass must never see (it would lose hook_result from its cache). 40 rounds of these ~1 ms passes:
+        // without the lock this failed 3 runs out of 3.
+        var benchmark = Task.Run(() => HookOverheadBenchmark.Run(torch, tokens, repetitions: 40));
         int concurrent = 0;
         do
         {
