@@ -12,7 +12,7 @@ namespace MechTests.TorchSharp.Tests;
 public class HookOverheadBenchmarkTests(ITestOutputHelper output)
 {
     [Fact]
-    public void MeasuresEveryVariantAndLeavesTheModuleAsItWas()
+    public async Task MeasuresEveryVariantAndLeavesTheModuleAsItWas()
     {
         var (managed, torch) = Engines("gpt2");
         using var _ = torch;
@@ -20,12 +20,33 @@ public class HookOverheadBenchmarkTests(ITestOutputHelper output)
         using var before = torch.Run(tokens, new RunOptions { Cache = HookFilter.Only(HookNames.Result(0)) });
         var logitsBefore = before.Logits.Data.ToArray();
 
-        var o = HookOverheadBenchmark.Run(torch, tokens, repetitions: 3);
+        var o = HookOverheadBenchmark.Run(torch, tokens, repetitions: 5);
         output.WriteLine($"bare {o.BareMs:F2} ms, hooked {o.HookedMs:F2} ({o.HookedPercent:F1}%), cached {o.CachedMs:F2} ({o.CachedPercent:F1}%), intervened {o.IntervenedMs:F2} ({o.IntervenedPercent:F1}%)");
+
+        // Passes of other callers while the benchmark runs again (its timings then include waiting for the backend's
+        // lock, so only this run's are checked above): its bare passes switch the module's materialisation off, which
+        // a concurrent pass must never see (it would lose hook_result from its cache). 40 rounds of these ~1 ms passes:
+        // without the lock this failed 3 runs out of 3.
+        var benchmark = Task.Run(() => HookOverheadBenchmark.Run(torch, tokens, repetitions: 40));
+        int concurrent = 0;
+        do
+        {
+            using var pass = torch.Run(tokens, new RunOptions { Cache = HookFilter.Only(HookNames.Result(0)) });
+            Assert.Equal(before.Cache[HookNames.Result(0)].Data, pass.Cache[HookNames.Result(0)].Data);
+            concurrent++;
+        } while (!benchmark.IsCompleted);
+        await benchmark;
+        output.WriteLine($"{concurrent} passes ran beside a second benchmark run");
 
         Assert.Equal((2, 5), (o.Batch, o.Positions));
         Assert.All(new[] { o.BareMs, o.HookedMs, o.CachedMs, o.IntervenedMs }, ms => Assert.True(ms > 0 && double.IsFinite(ms), $"{ms} ms"));
-        Assert.Equal(100 * (o.CachedMs - o.BareMs) / o.BareMs, o.CachedPercent, 9);
+        // A pass through the backend does the bare pass's work and more: even on a noisy machine its median is not half
+        // the bare one's.
+        Assert.All(new[] { o.HookedMs, o.CachedMs, o.IntervenedMs }, ms => Assert.True(ms >= 0.5 * o.BareMs, $"{ms} ms against a bare {o.BareMs} ms"));
+        // Each percentage is the ratio of its median to the bare median, less one (not, say, relative to itself).
+        Assert.Equal((o.HookedMs / o.BareMs - 1) * 100, o.HookedPercent, 6);
+        Assert.Equal((o.CachedMs / o.BareMs - 1) * 100, o.CachedPercent, 6);
+        Assert.Equal((o.IntervenedMs / o.BareMs - 1) * 100, o.IntervenedPercent, 6);
         // The bare passes switch the built-in module's materialisation off and restore it: the backend's passes after
         // them still cache hook_result and give the same logits.
         using var after = torch.Run(tokens, new RunOptions { Cache = HookFilter.Only(HookNames.Result(0)) });

@@ -53,6 +53,46 @@ public class WeightGradientTests(ITestOutputHelper output)
         Assert.Contains(mg.WeightGradients.Values, g => g.Any(v => v != 0));
     }
 
+    /// <summary>
+    /// A recorded pass keeps the weights outside autograd (attribution never pays for weight gradients); asking for
+    /// them re-runs the pass with its interventions, so they are still the managed engine's — here with a head zeroed
+    /// and hook-point gradients asked for in the same backward pass — and the weights are left outside autograd after.
+    /// </summary>
+    [Fact]
+    public void WeightGradientsOfAnIntervenedPassComeFromItsRerun()
+    {
+        var (managed, torch) = Engines("gpt2");
+        using var _ = torch;
+        var builtIn = (MechTests.TorchSharp.Modules.BuiltInTransformer)torch.Model;
+        var tokens = Tokens(managed.Config, 2, 5, seed: 7);
+        var record = new RunOptions { RecordForBackward = true, Interventions = { Intervention.Zero(HookNames.Z(0), heads: new[] { 1 }) } };
+        var both = new BackwardOptions { Gradients = HookFilter.Only(HookNames.ResidPre(0), HookNames.Result(1)), WeightGradients = true };
+        using var mp = managed.Run(tokens, record);
+        using var tp = torch.Run(tokens, record);
+        Assert.False(builtIn.WeightsRequireGrad);
+        // The caller's list changing after the run does not change the pass Backward re-runs.
+        record.Interventions.Clear();
+        var dLogits = RandomTensor(9, mp.Logits.Shape);
+        using var mg = managed.Backward(mp, dLogits, both);
+        using var tg = torch.Backward(tp, dLogits, both);
+        Assert.False(builtIn.WeightsRequireGrad);
+
+        double modelScale = mg.WeightGradients!.Values.SelectMany(g => g).Max(v => Math.Abs(v));
+        foreach (var (key, expected) in mg.WeightGradients)
+        {
+            var actual = tg.WeightGradients![key];
+            double scale = Math.Max(expected.Max(v => Math.Abs(v)), 1e-3 * modelScale);
+            double e = expected.Zip(actual, (x, y) => Math.Abs(x - y)).Max() / scale;
+            Assert.True(e <= 1e-4, $"d{key}: {e:E2} of its scale {scale:E2}");
+        }
+        // Zeroing head 1 of layer 0 cuts its W_O slice off from the metric: exactly zero there in both engines.
+        var cfg = managed.Config;
+        var wo = tg.WeightGradients!["blocks.0.attn.W_O"];
+        Assert.All(Enumerable.Range(cfg.DHead * cfg.DModel, cfg.DHead * cfg.DModel), i => Assert.Equal(0f, wo[i]));
+        foreach (var name in new[] { HookNames.ResidPre(0), HookNames.Result(1) })
+            Assert.True(RelativeError(mg.Gradients[name], tg.Gradients[name], name) <= 1e-4, name);
+    }
+
     [Fact]
     public void WeightGradientsAreThoseOfTheWholePassOnly()
     {

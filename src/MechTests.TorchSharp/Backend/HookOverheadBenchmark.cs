@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using MechTests.Hooks;
-using MechTests.TorchSharp.Modules;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -57,24 +56,13 @@ public static class HookOverheadBenchmark
         for (int i = 0; i < b; i++)
         for (int j = 0; j < t; j++) flat[i * t + j] = tokens[i][j];
         using var tokenTensor = tensor(flat, new long[] { b, t }, device: backend.Device);
-        var model = backend.Model;
         var cacheAll = new RunOptions { Cache = HookFilter.Where(n => !n.EndsWith("_input", StringComparison.Ordinal)) };
         var zeroHead = new RunOptions { Interventions = { Intervention.Zero(HookNames.Z(0), heads: new[] { 0 }) } };
 
         double Bare()
         {
             var sw = Stopwatch.StartNew();
-            using (var scope = NewDisposeScope())
-            using (no_grad())
-            {
-                // The module as its owner runs it: for the built-in one, only what forward needs is materialised.
-                var builtIn = model as BuiltInTransformer;
-                var saved = builtIn?.Materialise;
-                if (builtIn is not null) builtIn.Materialise = _ => false;
-                try { model.forward(tokenTensor); }
-                finally { if (builtIn is not null) builtIn.Materialise = saved; }
-                Sync(backend.Device);
-            }
+            backend.BareForward(tokenTensor);
             return sw.Elapsed.TotalMilliseconds;
         }
         double Through(RunOptions options)

@@ -88,7 +88,9 @@ public sealed class TorchSharpBackend : IModelBackend, IDisposable
         lock (_gate) return RunLocked(tokens, options, out reached);
     }
 
-    private ForwardPass RunLocked(IReadOnlyList<int[]> tokens, RunOptions options, out IReadOnlySet<string> reached)
+    // weightGradients: record with every weight of the built-in module a gradient leaf — only for the pass Backward
+    // re-runs when BackwardOptions.WeightGradients asks for them.
+    private ForwardPass RunLocked(IReadOnlyList<int[]> tokens, RunOptions options, out IReadOnlySet<string> reached, bool weightGradients = false)
     {
         var (b, t) = Config.CheckTokens(tokens);
         if (options.LastPositionLogitsOnly && options.RecordForBackward)
@@ -124,6 +126,7 @@ public sealed class TorchSharpBackend : IModelBackend, IDisposable
         {
             builtIn.Materialise = name => record || run.Active(name);
             builtIn.Changes = run.Intervenes;
+            builtIn.WeightsRequireGrad = weightGradients;
         }
         _dispatcher.Current = run;
         Tensor logits;
@@ -153,9 +156,32 @@ public sealed class TorchSharpBackend : IModelBackend, IDisposable
             Model.SplitQkvInput = false;
         }
         reached = run.Reached;
-        var record_ = record ? new Record(run.Recorded, resources, b, t, split) : null;
+        // The tokens and options are kept so Backward can re-run this pass with weight gradients.
+        var record_ = record ? new Record(run.Recorded, resources, b, t, split, tokens.Select(x => (int[])x.Clone()).ToArray(),
+            new RunOptions { Cache = options.Cache, Interventions = options.Interventions.ToList(), SplitQkvInput = options.SplitQkvInput, RecordForBackward = true }) : null;
         int tOut = options.LastPositionLogitsOnly ? 1 : t;
         return new ForwardPass(new[] { b, tOut, Config.VocabSize }, () => resources.ToHost(logits), run.Cache, b, t, record_, resources.Dispose);
+    }
+
+    /// <summary>
+    /// The module's own forward on <paramref name="tokens"/>, as its owner runs it — no run in progress, so every hook
+    /// passes its input through, and for the built-in module only what forward needs is materialised — under the
+    /// backend's lock, since it changes the module's <c>Materialise</c> that a concurrent <see cref="Run(IReadOnlyList{int[]}, RunOptions)"/> reads.
+    /// CUDA is synchronised before it returns (for <see cref="HookOverheadBenchmark"/>).
+    /// </summary>
+    internal void BareForward(Tensor tokens)
+    {
+        lock (_gate)
+        {
+            using var scope = NewDisposeScope();
+            using var _ = no_grad();
+            var builtIn = Model as BuiltInTransformer;
+            var saved = builtIn?.Materialise;
+            if (builtIn is not null) builtIn.Materialise = _ => false;
+            try { Model.forward(tokens); }
+            finally { if (builtIn is not null) builtIn.Materialise = saved; }
+            if (Device.type == DeviceType.CUDA) torch.cuda.synchronize(Device);
+        }
     }
 
     /// <summary>A model without ForwardFrom: run it whole with resid_pre of the layer replaced and earlier hooks silent.</summary>
@@ -244,7 +270,7 @@ public sealed class TorchSharpBackend : IModelBackend, IDisposable
                     var kept = resources.Keep(g.detach());
                     grads.SetLazy(name, kept.shape.Select(x => (int)x).ToArray(), () => resources.ToHost(kept));
                 }
-                if (options.WeightGradients) weightGrads = WeightGradients((BuiltInTransformer)Model, start, startGrad);
+                if (options.WeightGradients) weightGrads = WeightGradients(rec, startGrad);
             }
             catch
             {
@@ -256,20 +282,36 @@ public sealed class TorchSharpBackend : IModelBackend, IDisposable
     }
 
     /// <summary>
-    /// ∂(start·startGrad)/∂weight for every weight of the built-in module, by autograd, copied to the host (they
+    /// ∂(logits·dLogits)/∂weight for every weight of the built-in module, by autograd, copied to the host (they
     /// outlive the pass, as the managed engine's do) under <see cref="ModelWeights.Named"/>'s names and layouts.
     /// </summary>
-    private static Dictionary<string, float[]> WeightGradients(BuiltInTransformer model, Tensor start, Tensor startGrad)
+    /// <remarks>
+    /// A recorded pass is recorded with the weights outside autograd (what attribution needs costs no weight-gradient
+    /// memory), and whether weight gradients are wanted is known only now, so the pass is re-run — same tokens, same
+    /// interventions — with the weights as gradient leaves, and differentiated once. Training pays one extra forward
+    /// pass per step; in exchange no AtP/EAP pass keeps each projection's input. A custom intervention runs twice.
+    /// </remarks>
+    private Dictionary<string, float[]> WeightGradients(Record rec, Tensor startGrad)
     {
-        var named = model.NamedWeights().ToList();
-        var g = autograd.grad(new[] { start }, named.Select(n => n.Weight).ToList(), new[] { startGrad }, retain_graph: true, create_graph: false, allow_unused: true);
-        var result = new Dictionary<string, float[]>(StringComparer.Ordinal);
-        for (int i = 0; i < named.Count; i++)
+        var model = (BuiltInTransformer)Model;
+        try
         {
-            var gi = g[i] is { } x && x.Handle != IntPtr.Zero ? x : zeros_like(named[i].Weight);
-            result[named[i].Name] = gi.detach().to(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
+            using var rerun = RunLocked(rec.Tokens, rec.Options, out _, weightGradients: true);
+            var start = ((Record)rerun.BackendRecord!).Get(RecordKeys.Output);
+            var named = model.NamedWeights().ToList();
+            var g = autograd.grad(new[] { start }, named.Select(n => n.Weight).ToList(), new[] { startGrad }, retain_graph: false, create_graph: false, allow_unused: true);
+            var result = new Dictionary<string, float[]>(StringComparer.Ordinal);
+            for (int i = 0; i < named.Count; i++)
+            {
+                var gi = g[i] is { } x && x.Handle != IntPtr.Zero ? x : zeros_like(named[i].Weight);
+                result[named[i].Name] = gi.detach().to(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
+            }
+            return result;
         }
-        return result;
+        finally
+        {
+            model.WeightsRequireGrad = false;
+        }
     }
 
     /// <summary>∂(start·startGrad)/∂hook for each name, into <paramref name="into"/> (zeros where a hook does not reach start).</summary>
@@ -340,8 +382,11 @@ public sealed class TorchSharpBackend : IModelBackend, IDisposable
     }
 
     /// <summary>What a recorded pass keeps for autograd: the hook tensors (graph nodes) and the output.</summary>
-    private sealed class Record(Dictionary<string, Tensor> tensors, PassResources resources, int batch, int positions, bool split)
+    private sealed class Record(Dictionary<string, Tensor> tensors, PassResources resources, int batch, int positions, bool split,
+        IReadOnlyList<int[]> tokens, RunOptions options)
     {
+        public IReadOnlyList<int[]> Tokens => tokens;
+        public RunOptions Options => options;
         public IEnumerable<string> Names => tensors.Keys;
         public int Batch => batch;
         public int Positions => positions;

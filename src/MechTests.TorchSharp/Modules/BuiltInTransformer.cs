@@ -44,9 +44,10 @@ public sealed class BuiltInTransformer : HookedTransformer
         _geluK = 0.044715.ToScalar();
         _negInf = float.NegativeInfinity.ToScalar();
         int d = config.DModel;
-        // requires_grad so a recorded pass can also give weight gradients (BackwardOptions.WeightGradients); passes
-        // that record nothing run under no_grad, so they build no graph.
-        Parameter P(float[] data, params long[] shape) => new(tensor(data, shape, ScalarType.Float32).to(dtype, device), requires_grad: true);
+        // No requires_grad: a recorded pass then differentiates at its hook points only, and autograd does not keep each
+        // projection's input for a weight gradient nobody asked for. The backend switches it on (WeightsRequireGrad)
+        // for the one pass it re-runs when BackwardOptions.WeightGradients asks for them.
+        Parameter P(float[] data, params long[] shape) => new(tensor(data, shape, ScalarType.Float32).to(dtype, device), requires_grad: false);
         _embed = P(weights.TokenEmbed, config.VocabSize, d);
         _unembed = ReferenceEquals(weights.Unembed, weights.TokenEmbed) ? _embed : P(weights.Unembed, config.VocabSize, d);
         _pos = weights.PosEmbed is { } pe ? P(pe, config.MaxPositions, d) : null;
@@ -384,6 +385,19 @@ public sealed class BuiltInTransformer : HookedTransformer
         if (_lnFB is not null) yield return ("ln_final.b", _lnFB);
         if (!ReferenceEquals(_unembed, _embed)) yield return ("unembed.W_U", _unembed);
         if (_unembedB is not null) yield return ("unembed.b_U", _unembedB);
+    }
+
+    /// <summary>
+    /// Set by the backend around the pass it re-runs for weight gradients: whether every weight is a leaf autograd
+    /// differentiates at. Off otherwise, so recorded passes keep nothing for weight gradients.
+    /// </summary>
+    internal bool WeightsRequireGrad
+    {
+        get => _embed.requires_grad;
+        set
+        {
+            foreach (var (_, w) in NamedWeights()) w.requires_grad = value;
+        }
     }
 
     /// <summary>Set by the backend: whether a hook point must be computed (cached, changed or recorded).</summary>

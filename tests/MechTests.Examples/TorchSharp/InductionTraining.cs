@@ -50,9 +50,10 @@ public static class InductionTraining
 
     /// <summary>
     /// Cross-entropy of predicting the second run's tokens 2..n from the positions before them (its first token
-    /// cannot be predicted by copying). The second run is the last n tokens.
+    /// cannot be predicted by copying). The second run is the last n tokens. Its intermediates (the token tensor, the
+    /// logits) belong to the caller's dispose scope, as in <see cref="Train"/>'s loop.
     /// </summary>
-    public static Tensor SecondHalfLoss(TinyGpt model, long[] batch, int b, int len, int n)
+    internal static Tensor SecondHalfLoss(TinyGpt model, long[] batch, int b, int len, int n)
     {
         int start = len - n;                                                    // the second run's first position
         var tokens = tensor(batch, new long[] { b, len });
@@ -74,7 +75,7 @@ public static class InductionTraining
     {
         torch.manual_seed(seed);
         var rng = new Random(seed);
-        var optimizer = torch.optim.Adam(model.parameters(), lr: learningRate);
+        using var optimizer = torch.optim.Adam(model.parameters(), lr: learningRate);
         var losses = new List<double>(steps);
         var clock = Stopwatch.StartNew();
         model.train();

@@ -35,7 +35,7 @@ public sealed class TinyGpt : HookedTransformer
         wte = nn.Embedding(config.VocabSize, config.DModel);
         wpe = nn.Embedding(config.MaxPositions, config.DModel);
         h = new ModuleList<Block>(Enumerable.Range(0, config.NLayers).Select(l => new Block(this, l)).ToArray());
-        ln_f = nn.LayerNorm(config.DModel);
+        ln_f = nn.LayerNorm(config.DModel, eps: Eps(config));
         RegisterComponents();
         // GPT-2's initialisation scale: N(0, 0.02) for embeddings and projections.
         using (no_grad())
@@ -45,13 +45,13 @@ public sealed class TinyGpt : HookedTransformer
         }
     }
 
-    /// <summary>The GPT-2 shape with the given sizes (BOS = token 0, GELU with erf, LayerNorm ε 1e-5).</summary>
+    /// <summary>The GPT-2 shape with the given sizes (BOS = EOS = token 0, GELU with erf, LayerNorm ε 1e-5).</summary>
     public static ModelConfig Shape(int vocab, int dModel, int layers, int heads, int positions) => new()
     {
         Architecture = Architecture.Gpt2, DModel = dModel, NLayers = layers, NHeads = heads, NKvHeads = heads, DHead = dModel / heads,
         DMlp = 4 * dModel, VocabSize = vocab, MaxPositions = positions, Norm = NormKind.LayerNorm, NormEps = 1e-5f,
         Activation = ActivationKind.GeluErf, Rotary = RotaryStyle.None, LearnedPositions = true, TiedEmbeddings = true,
-        QkvBias = true, AttnOutBias = true, MlpBias = true, BosTokenId = 0,
+        QkvBias = true, AttnOutBias = true, MlpBias = true, BosTokenId = 0, EosTokenId = 0,
     };
 
     /// <inheritdoc />
@@ -79,7 +79,7 @@ public sealed class TinyGpt : HookedTransformer
 
     /// <summary>
     /// Writes <c>config.json</c> and <c>model.safetensors</c> in Hugging Face's GPT-2 layout (Conv1D weights are
-    /// [in, out], so every <c>nn.Linear</c> weight is transposed). Bytes depend only on the weights.
+    /// [in, out], so every <c>nn.Linear</c> weight is transposed). Bytes depend only on the weights and the config.
     /// </summary>
     public void SaveHuggingFace(string folder)
     {
@@ -87,6 +87,8 @@ public sealed class TinyGpt : HookedTransformer
         var writer = new SafeTensorsWriter().SetMetadata("format", "pt");
         foreach (var (name, p) in named_parameters())
         {
+            // Each parameter's host copy (detach, cpu, transpose, contiguous) is freed here, not by the finaliser.
+            using var scope = NewDisposeScope();
             var t = p.detach().cpu();
             if (IsLinearWeight(name)) t = t.t();
             t = t.contiguous();
@@ -96,10 +98,12 @@ public sealed class TinyGpt : HookedTransformer
         var c = Config;
         var config = new SortedDictionary<string, object>(StringComparer.Ordinal)
         {
-            ["activation_function"] = "gelu", ["architectures"] = new[] { "GPT2LMHeadModel" }, ["bos_token_id"] = 0, ["eos_token_id"] = 0,
-            ["layer_norm_epsilon"] = 1e-5, ["model_type"] = "gpt2", ["n_embd"] = c.DModel, ["n_head"] = c.NHeads, ["n_inner"] = c.DMlp,
+            ["activation_function"] = "gelu", ["architectures"] = new[] { "GPT2LMHeadModel" },
+            ["layer_norm_epsilon"] = Eps(c), ["model_type"] = "gpt2", ["n_embd"] = c.DModel, ["n_head"] = c.NHeads, ["n_inner"] = c.DMlp,
             ["n_layer"] = c.NLayers, ["n_positions"] = c.MaxPositions, ["tie_word_embeddings"] = true, ["vocab_size"] = c.VocabSize,
         };
+        if (c.BosTokenId is int bos) config["bos_token_id"] = bos;
+        if (c.EosTokenId is int eos) config["eos_token_id"] = eos;
         File.WriteAllText(Path.Combine(folder, "config.json"), JsonSerializer.Serialize(config, new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 
@@ -107,24 +111,38 @@ public sealed class TinyGpt : HookedTransformer
     public static TinyGpt LoadHuggingFace(string folder)
     {
         var model = new TinyGpt(HuggingFaceLoader.ReadConfig(Path.Combine(folder, "config.json")));
-        using var file = SafeTensorsFile.Open(Path.Combine(folder, "model.safetensors"));
-        using (no_grad())
+        try
         {
-            foreach (var (name, p) in model.named_parameters())
+            using var file = SafeTensorsFile.Open(Path.Combine(folder, "model.safetensors"));
+            using (no_grad())
             {
-                var info = file.Info("transformer." + name);
-                var t = tensor(file.GetTensor(info.Name), info.Shape.Select(s => (long)s).ToArray());
-                if (IsLinearWeight(name)) t = t.t();
-                if (!t.shape.SequenceEqual(p.shape))
-                    throw new InvalidDataException($"{folder}: tensor 'transformer.{name}' has shape [{string.Join(", ", t.shape)}]; the model expects [{string.Join(", ", p.shape)}].");
-                p.copy_(t);
+                foreach (var (name, p) in model.named_parameters())
+                {
+                    // The uploaded tensor and its transpose are freed per parameter.
+                    using var scope = NewDisposeScope();
+                    var info = file.Info("transformer." + name);
+                    var t = tensor(file.GetTensor(info.Name), info.Shape.Select(s => (long)s).ToArray());
+                    if (IsLinearWeight(name)) t = t.t();
+                    if (!t.shape.SequenceEqual(p.shape))
+                        throw new InvalidDataException($"{folder}: tensor 'transformer.{name}' has shape [{string.Join(", ", t.shape)}]; the model expects [{string.Join(", ", p.shape)}].");
+                    p.copy_(t);
+                }
             }
+            return model;
         }
-        return model;
+        catch
+        {
+            // A missing tensor or a wrong shape: the half-loaded model is freed, not left to the finaliser.
+            model.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The SHA-256 MechTests records for the saved weights (that of <c>model.safetensors</c>, as <see cref="ModelLoader"/> computes it).</summary>
     public static string WeightsSha256(string folder) => ModelLoader.Sha256Hex(new[] { Path.Combine(folder, "model.safetensors") });
+
+    // The config's float ε as the decimal it was written as (1e-5f → 1e-5, not 9.99999974737875E-06).
+    private static double Eps(ModelConfig c) => (double)(decimal)c.NormEps;
 
     private static bool IsLinearWeight(string name) =>
         name.EndsWith("c_attn.weight", StringComparison.Ordinal) || name.EndsWith("c_proj.weight", StringComparison.Ordinal) || name.EndsWith("c_fc.weight", StringComparison.Ordinal);
@@ -142,9 +160,9 @@ public sealed class TinyGpt : HookedTransformer
         {
             split = () => model.SplitQkvInput;
             var c = model.Config;
-            ln_1 = nn.LayerNorm(c.DModel);
+            ln_1 = nn.LayerNorm(c.DModel, eps: Eps(c));
             attn = new Attention(c, layer);
-            ln_2 = nn.LayerNorm(c.DModel);
+            ln_2 = nn.LayerNorm(c.DModel, eps: Eps(c));
             mlp = new Mlp(c, layer);
             hook_resid_pre = new(HookNames.ResidPre(layer));
             hook_resid_mid = new(HookNames.ResidMid(layer));
@@ -223,6 +241,17 @@ public sealed class TinyGpt : HookedTransformer
             // Each head's write to the residual stream, [b,p,H,d]: z_h times its slice of c_proj.
             var result = hook_result.forward(einsum("bphe,ohe->bpho", z, c_proj.weight!.view(dModel, heads, dHead)));
             return hook_attn_out.forward(result.sum(2).Plus(c_proj.bias!));
+        }
+
+        /// <summary>The scalars are not modules, so the base class does not dispose them.</summary>
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                scale.Dispose();
+                minusInfinity.Dispose();
+            }
+            base.Dispose(disposing);
         }
 
         /// <summary>Head h's slice of c_attn (part 0: q, 1: k, 2: v) applied to its own input [b,p,H,d] → [b,p,H,dh].</summary>

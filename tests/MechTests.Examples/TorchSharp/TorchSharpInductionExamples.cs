@@ -135,4 +135,30 @@ public class TorchSharpInductionExamples(ITestOutputHelper output)
     }
 
     private const int FineTuneSteps = 40;
+
+    /// <summary>
+    /// Saving the loaded model writes the checked-in folder byte for byte (ε and BOS/EOS come from its config); a
+    /// checkpoint whose config disagrees with its tensors is refused naming the tensor and both shapes.
+    /// </summary>
+    [Fact]
+    public void SavingReproducesTheFolderAndAWrongShapeIsNamed()
+    {
+        var folder = Directory.CreateTempSubdirectory("tinygpt-save").FullName;
+        try
+        {
+            using (var module = TinyGpt.LoadHuggingFace(Repo.Path(ModelFolder)))
+                module.SaveHuggingFace(folder);
+            foreach (var file in new[] { "config.json", "model.safetensors" })
+                File.ReadAllBytes(Path.Combine(folder, file)).Should().Equal(File.ReadAllBytes(Path.Combine(Repo.Path(ModelFolder), file)), file);
+
+            var config = File.ReadAllText(Path.Combine(folder, "config.json"));
+            File.WriteAllText(Path.Combine(folder, "config.json"), config.Replace("\"vocab_size\": 48", "\"vocab_size\": 50", StringComparison.Ordinal));
+            var load = () => TinyGpt.LoadHuggingFace(folder);
+            load.Should().Throw<InvalidDataException>().WithMessage("*tensor 'transformer.wte.weight' has shape [48, 64]; the model expects [50, 64]*");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
 }
