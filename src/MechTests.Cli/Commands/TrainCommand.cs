@@ -38,7 +38,7 @@ internal static class TrainCommand
             if (File.Exists(folder)) throw new IOException($"--out '{folder}' is a file; expected a folder.");
             RefuseForeignFiles(folder);
             Directory.CreateDirectory(folder);
-            Circuits.AtomicFile.CheckWritable(Path.Combine(folder, "model.safetensors"), "--out");
+            AtomicFile.CheckWritable(Path.Combine(folder, "model.safetensors"), "--out");
             // Bit-reproducible only on the same GEMM kernel family (src/MechTests/Tensors/Gemm.cs), so the file says which.
             var kernel = Tensors.Gemm.ActiveKernel;
             var clock = Stopwatch.StartNew();
@@ -86,7 +86,7 @@ internal static class TrainCommand
 
     private static void WriteTrainingJson(string path, TrainingRecipe rec, TrainOptions options, int seed, IReadOnlyList<double> losses, string command, Tensors.GemmKernel kernel)
     {
-        Circuits.AtomicFile.Write(path, stream => WriteTrainingJson(stream, rec, options, seed, losses, command, kernel));
+        AtomicFile.Write(path, stream => WriteTrainingJson(stream, rec, options, seed, losses, command, kernel));
     }
 
     private static void WriteTrainingJson(Stream stream, TrainingRecipe rec, TrainOptions options, int seed, IReadOnlyList<double> losses, string command, Tensors.GemmKernel kernel)

@@ -87,10 +87,10 @@ public sealed class SmallVocabulary
                 w.WriteEndObject();
             }
             byte[] bytes = [.. ms.ToArray(), (byte)'\n'];
-            Circuits.AtomicFile.Write(Path.Combine(folder, "vocab.json"), stream => stream.Write(bytes));
+            AtomicFile.Write(Path.Combine(folder, "vocab.json"), stream => stream.Write(bytes));
         }
         var merges = new StringBuilder("#version: 0.2\n");
         foreach (var (l, r) in _merges) merges.Append(l).Append(' ').Append(r).Append('\n');
-        Circuits.AtomicFile.WriteAllText(Path.Combine(folder, "merges.txt"), merges.ToString());
+        AtomicFile.WriteAllText(Path.Combine(folder, "merges.txt"), merges.ToString());
     }
 }

@@ -30,8 +30,8 @@ public static class HuggingFaceWriter
         Directory.CreateDirectory(folder);
         // Atomic, so a killed or failed write leaves the previous model (or none), never a torn one.
         var tensors = Tensors(config, weights);
-        Circuits.AtomicFile.WriteAllText(Path.Combine(folder, "config.json"), ConfigJson(config));
-        Circuits.AtomicFile.Write(Path.Combine(folder, "model.safetensors"), tensors.WriteTo);
+        AtomicFile.WriteAllText(Path.Combine(folder, "config.json"), ConfigJson(config));
+        AtomicFile.Write(Path.Combine(folder, "model.safetensors"), tensors.WriteTo);
     }
 
     private static string ConfigJson(ModelConfig c)

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace MechTests.Circuits;
+namespace MechTests;
 
 /// <summary>
 /// Writes files so that readers see either the old content or the complete new content, never a torn file: the
