@@ -29,23 +29,31 @@ public class SnapshotIoTests
         string a = new('a', 300_000), b = new('b', 200_000);
         AtomicFile.WriteAllText(path, a);
         using var stop = new CancellationTokenSource();
+        using var firstRead = new ManualResetEventSlim();
         int reads = 0;
-        var reader = Task.Run(() =>
+        // Its own thread, not the pool: on a 2-core CI machine busy with other test classes, a pooled reader was not
+        // scheduled before the writers finished, and the test checked nothing.
+        var reader = Task.Factory.StartNew(() =>
         {
             while (!stop.IsCancellationRequested)
             {
                 string seen = System.IO.File.ReadAllText(path);
                 Assert.True(seen == a || seen == b, $"torn read of {seen.Length} characters");
-                reads++;
+                Interlocked.Increment(ref reads);
+                firstRead.Set();
             }
-        });
+        }, TaskCreationOptions.LongRunning);
+        Assert.True(firstRead.Wait(TimeSpan.FromSeconds(60)), "the reader did not start within 60 s");
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         Parallel.For(0, 2, w =>
         {
-            for (int i = 0; i < 60; i++) AtomicFile.WriteAllText(path, w == 0 ? a : b);
+            // At least 60 writes each, and on until the reader has overlapped them 20 times (or the reader failed).
+            for (int i = 0; i < 60 || (Volatile.Read(ref reads) < 20 && !reader.IsCompleted && DateTime.UtcNow < deadline); i++)
+                AtomicFile.WriteAllText(path, w == 0 ? a : b);
         });
         stop.Cancel();
         await reader;
-        Assert.True(reads > 0);
+        Assert.True(reads >= 20, $"the reader ran only {reads} times beside the writers");
         Assert.Empty(Directory.GetFiles(tmp.Path, ".*.tmp"));
     }
 
