@@ -248,7 +248,7 @@ public sealed class Consumer : IDisposable
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(240_000)) { p.Kill(true); throw new TimeoutException($"dotnet {string.Join(' ', args)} took over 240 s"); }
+        if (!p.WaitForExit(600_000)) { p.Kill(true); throw new TimeoutException($"dotnet {string.Join(' ', args)} took over 600 s"); }
         return (p.ExitCode, stdout.Result + stderr.Result);
     }
 

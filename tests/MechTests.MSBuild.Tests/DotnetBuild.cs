@@ -29,7 +29,7 @@ internal static class DotnetBuild
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(180_000)) { p.Kill(true); throw new TimeoutException($"dotnet build in {projectDir} took over 180 s"); }
+        if (!p.WaitForExit(600_000)) { p.Kill(true); throw new TimeoutException($"dotnet build in {projectDir} took over 600 s"); }
         return (p.ExitCode, stdout.Result + stderr.Result);
     }
 

@@ -40,9 +40,8 @@ public class HookOverheadBenchmarkTests(ITestOutputHelper output)
 
         Assert.Equal((2, 5), (o.Batch, o.Positions));
         Assert.All(new[] { o.BareMs, o.HookedMs, o.CachedMs, o.IntervenedMs }, ms => Assert.True(ms > 0 && double.IsFinite(ms), $"{ms} ms"));
-        // A pass through the backend does the bare pass's work and more: even on a noisy machine its median is not half
-        // the bare one's.
-        Assert.All(new[] { o.HookedMs, o.CachedMs, o.IntervenedMs }, ms => Assert.True(ms >= 0.5 * o.BareMs, $"{ms} ms against a bare {o.BareMs} ms"));
+        // No ratio between the medians is asserted: they are timings (docs/benchmarks.md reports them), and on a loaded
+        // CI machine five ~1 ms passes can come out in any order.
         // Each percentage is the ratio of its median to the bare median, less one (not, say, relative to itself).
         Assert.Equal((o.HookedMs / o.BareMs - 1) * 100, o.HookedPercent, 6);
         Assert.Equal((o.CachedMs / o.BareMs - 1) * 100, o.CachedPercent, 6);

@@ -31,7 +31,7 @@ internal static class InProcessRunner
         {
             var found = new Sink();
             discoverer.Find(testClass.FullName!, false, found, discoveryOptions);
-            if (!found.Finished.Wait(TimeSpan.FromSeconds(60))) throw new TimeoutException("discovery did not finish");
+            if (!found.Finished.Wait(TimeSpan.FromSeconds(600))) throw new TimeoutException("discovery did not finish in 600 s");
             serialized = found.TestCases.Select(discoverer.Serialize).ToList();
         }
         using var executor = new XunitTestFrameworkExecutor(assembly.GetName(), sources, diagnostics);
@@ -40,7 +40,7 @@ internal static class InProcessRunner
         var executionOptions = new Options();
         executionOptions.SetValue("xunit.execution.DisableParallelization", true);
         executor.RunTests(cases, run, executionOptions);
-        if (!run.Finished.Wait(TimeSpan.FromSeconds(120))) throw new TimeoutException("execution did not finish");
+        if (!run.Finished.Wait(TimeSpan.FromSeconds(600))) throw new TimeoutException("execution did not finish in 600 s");
         return run.Results.OrderBy(r => r.DisplayName, StringComparer.Ordinal).ToList();
     }
 

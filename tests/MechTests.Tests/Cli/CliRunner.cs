@@ -36,10 +36,10 @@ internal static class CliRunner
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(120_000))
+        if (!p.WaitForExit(600_000))
         {
             p.Kill(true);
-            throw new TimeoutException($"mechtests {string.Join(' ', args)} did not finish in 120 s");
+            throw new TimeoutException($"mechtests {string.Join(' ', args)} did not finish in 600 s");
         }
         return (p.ExitCode, stdout.Result, stderr.Result);
     }

@@ -142,18 +142,21 @@ public class Gpt2TokenizerTests
         foreach (string p in prompts) total += Tok.Encode(p, addBos: false).Length;
         sw.Stop();
         Assert.True(total > 3000 * 10);
-        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"3000 prompts took {sw.Elapsed}");
+        // A hang guard (quadratic work or a lock held per prompt), not a speed target; see Very_long_input_is_not_quadratic.
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(60), $"3000 prompts took {sw.Elapsed}");
     }
 
     [Fact]
     public void Very_long_input_is_not_quadratic()
     {
         string text = string.Concat(Enumerable.Repeat("x", 100_000)); // one 100k-character pre-token
+        Tok.Encode("warm up", addBos: false); // loading the vocabulary and merges is not what is measured
         var sw = Stopwatch.StartNew();
         int[] ids = Tok.Encode(text, addBos: false);
         sw.Stop();
         Assert.Equal(text, Tok.Decode(ids));
-        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(10), $"took {sw.Elapsed}");
+        // A hang guard, not a speed target: quadratic merging of one 100k-character pre-token takes many minutes.
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(60), $"took {sw.Elapsed}");
     }
 
     [Fact]

@@ -183,15 +183,20 @@ public class Llama2cTokenizerTests
             Assert.Equal(Tok.EncodeCore(t, true, true, forceQueue: false), Tok.EncodeCore(t, true, true, forceQueue: true));
     }
 
+    /// <summary>
+    /// A hang guard, not a speed target (tokenizer speed belongs in a benchmark): a quadratic merge loop takes minutes
+    /// on 22,000 characters, the heap-based one milliseconds; the budget leaves room for a loaded, instrumented CI run.
+    /// </summary>
     [Fact]
-    public void Long_text_encodes_quickly()
+    public void Long_text_encodes_without_quadratic_blowup()
     {
+        Tok.Encode("warm up", addBos: true); // loading the vocabulary is not what is measured
         string story = string.Concat(Enumerable.Repeat("Once upon a time, there was a little girl named Lily. ", 400));
         var sw = System.Diagnostics.Stopwatch.StartNew();
         int[] ids = Tok.Encode(story, addBos: true);
         sw.Stop();
         Assert.Equal(story, Tok.Decode(ids));
-        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(2), $"took {sw.Elapsed}");
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(60), $"took {sw.Elapsed}");
     }
 
     [Fact]
