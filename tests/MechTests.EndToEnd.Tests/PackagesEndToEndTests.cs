@@ -142,24 +142,28 @@ public class PackagesEndToEndTests(ITestOutputHelper output)
         Assert.Matches(@"circuits[/\\]broken\.json\(\d+,16\): error MECH0104: circuit\.edges\[\d+\]\.name: edge 'input->m9' does not exist", run.Output);
         File.Delete(broken);
 
-        // 3. A changed snapshot: refused on CI (warning MECH0002, test fails, file untouched), accepted locally.
-        string verified = Path.Combine(consumer.Circuits, "name-copy.verified.json");
+        // 3. A changed snapshot: refused on CI (warning MECH0002, test fails, file untouched), accepted locally. On the
+        // second model's circuit (circuits/gpt2/tiny: a subfolder, its model named by model.path): re-deriving it takes
+        // a fraction of a second where name-copy's takes seconds, twice.
+        string verified = Path.Combine(consumer.Circuits, "gpt2", "tiny.verified.json");
         byte[] original = File.ReadAllBytes(verified);
         var lines = File.ReadAllLines(verified).ToList();
         int firstEdge = lines.FindIndex(l => l.Contains("\"edges\": [")) + 1;
         lines.RemoveAt(firstEdge + 1);
         File.WriteAllLines(verified, lines);
         byte[] changed = File.ReadAllBytes(verified);
-        // Only the README's [CircuitFiles] theory: the other snippets verify the same files again.
-        string[] holds = ["test", "--filter", "FullyQualifiedName~Snippets.Root0.Claims.Holds", "-p:MechTestsAccept=true"];
+        // Only that row of the README's [CircuitFiles] theory: the other rows and snippets verify other files.
+        string[] holds = ["test", "--filter", "FullyQualifiedName~Snippets.Root0.Claims.Holds&DisplayName~gpt2/tiny", "-p:MechTestsAccept=true"];
         run = consumer.Run(new Dictionary<string, string> { ["CI"] = "true" }, holds);
         Log("dotnet test -p:MechTestsAccept=true with CI=true", run);
         Assert.NotEqual(0, run.ExitCode);
         Assert.Contains("warning MECH0002", run.Output);
+        Assert.Matches(@"Failed:\s+1, Passed:\s+0, Skipped:\s+0, Total:\s+1", run.Output);
         Assert.Equal(changed, File.ReadAllBytes(verified));
         run = consumer.Run(null, holds);
         Log("dotnet test -p:MechTestsAccept=true", run);
         Assert.Equal(0, run.ExitCode);
+        Assert.Matches(@"Failed:\s+0, Passed:\s+1, Skipped:\s+0, Total:\s+1", run.Output);
         // Built without the property again: back on the latest FluentAssertions after the run on the oldest.
         Assert.Equal($"{Consumer.LatestFluentAssertions}.0", FluentAssertionsVersionIn(consumer));
         // Accepted: the snapshot is the re-derived circuit again — the removed edge is back (last digits may differ).
@@ -169,8 +173,8 @@ public class PackagesEndToEndTests(ITestOutputHelper output)
         Assert.True(diff.AreEquivalent, diff.Render());
         Assert.NotEqual(changed, File.ReadAllBytes(verified));
         // Into the source tree: byte-identical to the circuit file again, the received file gone, nothing under bin/ or obj/.
-        Assert.Equal(File.ReadAllBytes(Path.Combine(consumer.Circuits, "name-copy.json")), File.ReadAllBytes(verified));
-        Assert.False(File.Exists(Path.Combine(consumer.Circuits, "name-copy.received.json")));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(consumer.Circuits, "gpt2", "tiny.json")), File.ReadAllBytes(verified));
+        Assert.False(File.Exists(Path.Combine(consumer.Circuits, "gpt2", "tiny.received.json")));
         foreach (var build in new[] { "bin", "obj" })
             Assert.Empty(Directory.GetFiles(Path.Combine(consumer.Project, build), "*.verified.json", SearchOption.AllDirectories));
 
