@@ -1,3 +1,5 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
 using MechTests.Graphs;
 using MechTests.Hooks;
 using MechTests.Models;
@@ -88,6 +90,7 @@ public static class EdgePatching
         foreach (var batch in runs.Batches)
         {
             var interventions = new List<Intervention>();
+            var sources = Array.Empty<float[]>();
             var cacheNames = new HashSet<string>();
             // z_u(corrupted) − z_u(this pass) per parent, computed once per pass when first needed: a parent is upstream
             // of every child that reads it, so its value in this pass is final by then. Patching thousands of edges
@@ -115,15 +118,10 @@ public static class EdgePatching
                         int features = head ? c.NHeads * c.DModel : c.DModel;
                         int lo = head ? input.Node.Head * c.DModel : 0;
                         int rows = act.Length / features;
-                        foreach (var u in byChild[input.Name])
-                        {
-                            var delta = Delta(u, ctx.Current);
-                            for (int row = 0; row < rows; row++)
-                            {
-                                var dst = act.Data.AsSpan(row * features + lo, c.DModel);
-                                TensorPrimitives.Add(dst, delta.AsSpan(row * c.DModel, c.DModel), dst);
-                            }
-                        }
+                        var parents = byChild[input.Name];
+                        if (sources.Length < parents.Length) sources = new float[parents.Length][];
+                        for (int j = 0; j < parents.Length; j++) sources[j] = Delta(parents[j], ctx.Current);
+                        AddInOrder(act.Data, rows, features, lo, c.DModel, sources, parents.Length);
                     }
                 }));
             }
@@ -136,6 +134,42 @@ public static class EdgePatching
             values.AddRange(TaskMetric.Values(runs.Task.Metric, pass.Logits, batch.Pairs, batch.CleanLogProbs));
         }
         return values.ToArray();
+    }
+
+    /// <summary>
+    /// dst_row += deltas[0]_row, then += deltas[1]_row, … for each row's <paramref name="d"/> floats at
+    /// <paramref name="lo"/>: the same float additions in the same order per element as one
+    /// <c>TensorPrimitives.Add</c> per parent (additions are element-wise, so only their order per element matters),
+    /// but each destination vector is loaded and stored once instead of once per parent. Patching the ~2,000 edges
+    /// outside a circuit spent a fifth of a pass re-reading and re-writing the destination.
+    /// </summary>
+    private static void AddInOrder(float[] act, int rows, int features, int lo, int d, float[][] deltas, int count)
+    {
+        if (count == 0) return;
+        ref float actRef = ref MemoryMarshal.GetArrayDataReference(act);
+        int w = Vector<float>.Count;
+        for (int row = 0; row < rows; row++)
+        {
+            int dst = row * features + lo, src = row * d;
+            if ((uint)(dst + d) > (uint)act.Length) throw new IndexOutOfRangeException();
+            int i = 0;
+            if (Vector.IsHardwareAccelerated)
+            {
+                for (; i <= d - w; i += w)
+                {
+                    var acc = Vector.LoadUnsafe(ref actRef, (nuint)(dst + i));
+                    for (int j = 0; j < count; j++)
+                        acc += new Vector<float>(deltas[j], src + i);
+                    acc.StoreUnsafe(ref actRef, (nuint)(dst + i));
+                }
+            }
+            for (; i < d; i++)
+            {
+                float acc = act[dst + i];
+                for (int j = 0; j < count; j++) acc += deltas[j][src + i];
+                act[dst + i] = acc;
+            }
+        }
     }
 
     /// <summary>z_u(corrupted) − z_u(current), [rows, d_model], read in place from the caches (heads strided out of <c>result</c>).</summary>
