@@ -85,40 +85,49 @@ public static class EdgePatching
     {
         var c = runs.Model.Config;
         var graph = runs.Graph;
-        var byChild = graph.Edges.Where(patched).GroupBy(e => e.Child.Name).ToDictionary(g => g.Key, g => g.Select(e => e.Parent).ToArray());
+        // Parents per child input (by BackwardIndex) in edge order, and the hook groups in input order, built once per
+        // call: they are the same for every batch, and names and record hashes per edge were a visible part of a pass.
+        var byChild = new List<GraphNode>?[graph.BackwardCount];
+        foreach (var e in graph.Edges)
+            if (patched(e)) (byChild[e.Child.BackwardIndex] ??= new List<GraphNode>()).Add(e.Parent);
+        var groups = new List<(string Hook, List<(GraphInput Input, GraphNode[] Parents)> Inputs)>();
+        var groupOf = new Dictionary<string, int>(StringComparer.Ordinal);
+        var cacheNames = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var input in graph.Inputs)
+        {
+            if (byChild[input.BackwardIndex] is not { } parents) continue;
+            string hook = InputHook(input, c).Hook;
+            if (!groupOf.TryGetValue(hook, out int g))
+            {
+                groupOf[hook] = g = groups.Count;
+                groups.Add((hook, new()));
+            }
+            groups[g].Inputs.Add((input, parents.ToArray()));
+            foreach (var u in parents) cacheNames.Add(OutputHook(u));
+        }
+        var cache = HookFilter.Where(cacheNames.Contains);
         var values = new List<double>();
         foreach (var batch in runs.Batches)
         {
             var interventions = new List<Intervention>();
             var sources = Array.Empty<float[]>();
-            var cacheNames = new HashSet<string>();
             // z_u(corrupted) − z_u(this pass) per parent, computed once per pass when first needed: a parent is upstream
             // of every child that reads it, so its value in this pass is final by then. Patching thousands of edges
             // (minimality, completeness) then costs one subtraction per parent instead of two slices per edge.
-            var deltas = new Dictionary<GraphNode, float[]>();
+            var deltas = new float[graph.Nodes.Count][];
             float[] Delta(GraphNode u, ActivationCache current)
-            {
-                if (deltas.TryGetValue(u, out var known)) return known;
-                var delta = ParentDelta(batch.Corrupted.Cache, current, u, c);
-                deltas[u] = delta;
-                return delta;
-            }
+                => deltas[u.ForwardIndex] ??= ParentDelta(batch.Corrupted.Cache, current, u, c);
             // Heads of one layer share a hook point: one intervention per hook adds every child's sum.
-            foreach (var hookGroup in graph.Inputs.Where(i => byChild.ContainsKey(i.Name)).GroupBy(i => InputHook(i, c).Hook))
+            foreach (var (hook, inputs) in groups)
             {
-                var inputs = hookGroup.ToArray();
-                foreach (var input in inputs)
-                foreach (var u in byChild[input.Name])
-                    cacheNames.Add(OutputHook(u));
-                interventions.Add(new Intervention(hookGroup.Key, (act, ctx) =>
+                interventions.Add(new Intervention(hook, (act, ctx) =>
                 {
-                    foreach (var input in inputs)
+                    foreach (var (input, parents) in inputs)
                     {
                         bool head = input.Node.Kind == NodeKind.Head;
                         int features = head ? c.NHeads * c.DModel : c.DModel;
                         int lo = head ? input.Node.Head * c.DModel : 0;
                         int rows = act.Length / features;
-                        var parents = byChild[input.Name];
                         if (sources.Length < parents.Length) sources = new float[parents.Length][];
                         for (int j = 0; j < parents.Length; j++) sources[j] = Delta(parents[j], ctx.Current);
                         AddInOrder(act.Data, rows, features, lo, c.DModel, sources, parents.Length);
@@ -127,7 +136,7 @@ public static class EdgePatching
             }
             using var pass = runs.Model.Run(batch.CleanTokens, new RunOptions
             {
-                Cache = HookFilter.Where(cacheNames.Contains),
+                Cache = cache,
                 Interventions = interventions,
                 LastPositionLogitsOnly = true,
             });
