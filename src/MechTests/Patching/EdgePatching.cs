@@ -1,5 +1,8 @@
+using System.Collections.Concurrent;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using MechTests.Graphs;
 using MechTests.Hooks;
 using MechTests.Models;
@@ -106,9 +109,25 @@ public static class EdgePatching
             foreach (var u in parents) cacheNames.Add(OutputHook(u));
         }
         var cache = HookFilter.Where(cacheNames.Contains);
+        // Blocks before the first patched input compute exactly what an earlier pass with the same set of cached
+        // head outputs below that block computed (caching a layer's hook_result switches it to per-head products,
+        // the only way these options change a block's numbers in the managed engine): such a pass is recorded once
+        // per batch and later passes resume from its resid_pre, reading the parents below from its copies. The
+        // completeness search's full-model runs (a few edges knocked out, most of them in later layers) skip the
+        // blocks before the earliest one.
+        int start = groups.Count == 0 ? 0 : groups.Min(x => InputHook(x.Inputs[0].Input, c).Layer);
+        string? prefixKey = null;
+        if (start > 0 && runs.Model is Transformer)
+            prefixKey = start + ":" + string.Concat(Enumerable.Range(0, start).Select(l => cacheNames.Contains(HookNames.Result(l)) ? '1' : '0'));
+        // What a recording keeps: every embedding and MLP output below (caching them changes no number, and later
+        // calls with the same key may read other parents there) and the cached head outputs of the key.
+        var below = prefixKey == null ? [] : cacheNames.Where(h => IsBelow(h, start))
+            .Concat(Enumerable.Range(0, start).Select(HookNames.MlpOut)).Append(HookNames.Embed).Distinct().ToArray();
         var values = new List<double>();
         foreach (var batch in runs.Batches)
         {
+            Prefix? prefix = null;
+            if (prefixKey != null) Prefixes.GetOrCreateValue(batch).TryGetValue(prefixKey, out prefix);
             var interventions = new List<Intervention>();
             var sources = Array.Empty<float[]>();
             // z_u(corrupted) − z_u(this pass) per parent, computed once per pass when first needed: a parent is upstream
@@ -116,7 +135,8 @@ public static class EdgePatching
             // (minimality, completeness) then costs one subtraction per parent instead of two slices per edge.
             var deltas = new float[graph.Nodes.Count][];
             float[] Delta(GraphNode u, ActivationCache current)
-                => deltas[u.ForwardIndex] ??= ParentDelta(batch.Corrupted.Cache, current, u, c);
+                => deltas[u.ForwardIndex] ??= ParentDelta(batch.Corrupted.Cache[OutputHook(u)],
+                    prefix != null && prefix.Outputs.TryGetValue(OutputHook(u), out var recorded) ? recorded : current[OutputHook(u)], u, c);
             // Heads of one layer share a hook point: one intervention per hook adds every child's sum.
             foreach (var (hook, inputs) in groups)
             {
@@ -134,12 +154,20 @@ public static class EdgePatching
                     }
                 }));
             }
+            bool record = prefixKey != null && prefix == null;
             using var pass = runs.Model.Run(batch.CleanTokens, new RunOptions
             {
-                Cache = cache,
+                Cache = record ? HookFilter.Where(h => cacheNames.Contains(h) || below.Contains(h) || h == HookNames.ResidPre(start)) : cache,
                 Interventions = interventions,
                 LastPositionLogitsOnly = true,
+                ResumeFrom = prefix == null ? null : new ResumePoint(start, new Tensor(prefix.ResidPre, batch.Pairs.Length, batch.Positions, c.DModel)),
             });
+            if (record)
+            {
+                // Copies: the pass's cached buffers go back to the engine's pool when it is disposed.
+                var outputs = below.ToDictionary(h => h, h => pass.Cache[h].Clone(), StringComparer.Ordinal);
+                Prefixes.GetOrCreateValue(batch).TryAdd(prefixKey!, new Prefix((float[])pass.Cache[HookNames.ResidPre(start)].Data.Clone(), outputs));
+            }
             values.AddRange(TaskMetric.Values(runs.Task.Metric, pass.Logits, batch.Pairs, batch.CleanLogProbs));
         }
         return values.ToArray();
@@ -156,14 +184,39 @@ public static class EdgePatching
     {
         if (count == 0) return;
         ref float actRef = ref MemoryMarshal.GetArrayDataReference(act);
-        int w = Vector<float>.Count;
         for (int row = 0; row < rows; row++)
         {
             int dst = row * features + lo, src = row * d;
             if ((uint)(dst + d) > (uint)act.Length) throw new IndexOutOfRangeException();
             int i = 0;
+            // Four vectors of the row stay in registers while the parents stream past (d_model 64 = 4 × 16 floats).
+            if (Vector512.IsHardwareAccelerated)
+            {
+                for (; i <= d - 64; i += 64)
+                {
+                    ref float at = ref Unsafe.Add(ref actRef, dst + i);
+                    var a0 = Vector512.LoadUnsafe(ref at, 0);
+                    var a1 = Vector512.LoadUnsafe(ref at, 16);
+                    var a2 = Vector512.LoadUnsafe(ref at, 32);
+                    var a3 = Vector512.LoadUnsafe(ref at, 48);
+                    for (int j = 0; j < count; j++)
+                    {
+                        var part = deltas[j].AsSpan(src + i, 64);
+                        ref float p = ref MemoryMarshal.GetReference(part);
+                        a0 += Vector512.LoadUnsafe(ref p, 0);
+                        a1 += Vector512.LoadUnsafe(ref p, 16);
+                        a2 += Vector512.LoadUnsafe(ref p, 32);
+                        a3 += Vector512.LoadUnsafe(ref p, 48);
+                    }
+                    a0.StoreUnsafe(ref at, 0);
+                    a1.StoreUnsafe(ref at, 16);
+                    a2.StoreUnsafe(ref at, 32);
+                    a3.StoreUnsafe(ref at, 48);
+                }
+            }
             if (Vector.IsHardwareAccelerated)
             {
+                int w = Vector<float>.Count;
                 for (; i <= d - w; i += w)
                 {
                     var acc = Vector.LoadUnsafe(ref actRef, (nuint)(dst + i));
@@ -181,11 +234,26 @@ public static class EdgePatching
         }
     }
 
-    /// <summary>z_u(corrupted) − z_u(current), [rows, d_model], read in place from the caches (heads strided out of <c>result</c>).</summary>
-    private static float[] ParentDelta(ActivationCache corrupted, ActivationCache current, GraphNode u, ModelConfig c)
+    /// <summary>resid_pre of the first patched block and the parent outputs below it, from a pass that computed them.</summary>
+    private sealed record Prefix(float[] ResidPre, Dictionary<string, Tensor> Outputs);
+
+    /// <summary>Recorded prefixes per batch, keyed by first patched block and the layers below it whose heads are cached.</summary>
+    private static readonly ConditionalWeakTable<PairBatch, ConcurrentDictionary<string, Prefix>> Prefixes = new();
+
+    /// <summary>Whether an output hook (embeddings, hook_result, hook_mlp_out) is written before block <paramref name="layer"/>.</summary>
+    private static bool IsBelow(string hook, int layer)
     {
-        var corr = corrupted[OutputHook(u)].Data;
-        var now = current[OutputHook(u)].Data;
+        if (hook == HookNames.Embed) return true;
+        for (int l = 0; l < layer; l++)
+            if (hook == HookNames.Result(l) || hook == HookNames.MlpOut(l)) return true;
+        return false;
+    }
+
+    /// <summary>z_u(corrupted) − z_u(current), [rows, d_model], read in place from the caches (heads strided out of <c>result</c>).</summary>
+    private static float[] ParentDelta(Tensor corrupted, Tensor current, GraphNode u, ModelConfig c)
+    {
+        var corr = corrupted.Data;
+        var now = current.Data;
         int d = c.DModel;
         if (u.Kind != NodeKind.Head)
         {
