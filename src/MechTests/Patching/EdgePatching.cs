@@ -154,7 +154,7 @@ public static class EdgePatching
                     }
                 }));
             }
-            bool record = prefixKey != null && prefix == null;
+            bool record = prefixKey != null && prefix == null && Prefixes.GetOrCreateValue(batch).Count < MaxPrefixesPerBatch;
             using var pass = runs.Model.Run(batch.CleanTokens, new RunOptions
             {
                 Cache = record ? HookFilter.Where(h => cacheNames.Contains(h) || below.Contains(h) || h == HookNames.ResidPre(start)) : cache,
@@ -236,6 +236,9 @@ public static class EdgePatching
 
     /// <summary>resid_pre of the first patched block and the parent outputs below it, from a pass that computed them.</summary>
     private sealed record Prefix(float[] ResidPre, Dictionary<string, Tensor> Outputs);
+
+    /// <summary>Recordings kept per batch: a large model's copies are megabytes each, and a search visits few keys.</summary>
+    private const int MaxPrefixesPerBatch = 32;
 
     /// <summary>Recorded prefixes per batch, keyed by first patched block and the layers below it whose heads are cached.</summary>
     private static readonly ConditionalWeakTable<PairBatch, ConcurrentDictionary<string, Prefix>> Prefixes = new();
