@@ -251,7 +251,7 @@ public sealed partial class Transformer : IModelBackend
             for (int h = 0; h < H; h++)
                 Gemm.Multiply(z.AsSpan(h * Dh), H * Dh, false, w.Wo.AsSpan(h * Dh * D), D, false, result.AsSpan(h * D), H * D, n, D, Dh);
             hooks.At(HookNames.Result(l), l, result, b, t, H, D);
-            Ops.ForRows(n, r =>
+            Ops.ForRows(n, H * D, r =>
             {
                 var dst = attnOut.AsSpan(r * D, D);
                 for (int h = 0; h < H; h++) TensorPrimitives.Add(dst, result.AsSpan((r * H + h) * D, D), dst);
@@ -380,7 +380,7 @@ public sealed partial class Transformer : IModelBackend
         string scoresName = HookNames.AttnScores(l), patternName = HookNames.Pattern(l);
         bool scoresHook = hooks.Active(scoresName);
         // Scores straight into the pattern buffer; masked entries are −∞ and become 0 after the softmax.
-        Parallelism.For(0, b * H, bh =>
+        ForSmall(b * H, (long)t * t * Dh, bh =>
         {
             int bi = bh / H, h = bh % H;
             for (int i = 0; i < t; i++)
@@ -393,7 +393,7 @@ public sealed partial class Transformer : IModelBackend
             }
         });
         if (scoresHook) hooks.At(scoresName, l, pattern, b, H, t, t);
-        Parallelism.For(0, b * H * t, r =>
+        ForSmall(b * H * t, t, r =>
         {
             int i = r % t;
             var row = pattern.AsSpan(r * t, t);
@@ -401,7 +401,7 @@ public sealed partial class Transformer : IModelBackend
             row[(i + 1)..].Clear();
         });
         hooks.At(patternName, l, pattern, b, H, t, t);
-        Parallelism.For(0, b * H, bh =>
+        ForSmall(b * H, (long)t * t * Dh, bh =>
         {
             int bi = bh / H, h = bh % H;
             for (int i = 0; i < t; i++)
@@ -414,6 +414,20 @@ public sealed partial class Transformer : IModelBackend
                     if (row[j] != 0f) TensorPrimitives.MultiplyAdd(v.AsSpan((bi * t + j) * hd + h * Dh, Dh), row[j], zi, zi);
             }
         });
+    }
+
+    /// <summary>
+    /// <see cref="Parallelism.For"/>, or a plain loop when the whole job is smaller than handing it to another thread
+    /// costs (a small model's attention). Items write disjoint outputs, so results are the same either way.
+    /// </summary>
+    private static void ForSmall(int count, long workPerItem, Action<int> body)
+    {
+        if (count * workPerItem < 1 << 18)
+        {
+            for (int i = 0; i < count; i++) body(i);
+            return;
+        }
+        Parallelism.For(0, count, body);
     }
 
     /// <inheritdoc />
@@ -441,7 +455,11 @@ public sealed partial class Transformer : IModelBackend
         return new Tensor(y, b, t, Dh);
     }
 
-    private bool HookNameIsKnown(string name) => AllHookNames().Contains(name);
+    // Built once: checking each intervention against a fresh list cost ~2% of a patched pass on a small model.
+    private HashSet<string>? _knownHookNames;
+
+    private bool HookNameIsKnown(string name)
+        => (_knownHookNames ??= new HashSet<string>(AllHookNames(), StringComparer.Ordinal)).Contains(name);
 
     /// <summary>Every hook point this model has, in forward order.</summary>
     public IReadOnlyList<string> AllHookNames()

@@ -13,12 +13,16 @@ internal static class Ops
 {
     private const int RowsPerTask = 16;
 
+    // A task of fewer floats than this costs less than handing it to another thread (a wake-up, a claim, a wait):
+    // on a small model (d_model 64) the norms and activations of every patched pass were mostly that overhead.
+    private const int MinFloatsPerTask = 16384;
+
     /// <summary>y = norm(x)·w (+ b); stores mean (LayerNorm) and reciprocal std per row for the backward pass.</summary>
     public static void NormForward(NormKind kind, float[] x, int rows, int d, float[] w, float[]? b, float eps,
         float[] y, float[] mean, float[] rstd, int xOffset = 0, int xStride = -1)
     {
         if (xStride < 0) xStride = d;
-        ForRows(rows, r =>
+        ForRows(rows, d, r =>
         {
             var xr = x.AsSpan(xOffset + r * xStride, d);
             var yr = y.AsSpan(r * d, d);
@@ -111,7 +115,7 @@ internal static class Ops
     /// <summary>post = act(pre), or act(pre)·lin when gated.</summary>
     public static void ActivationForward(ActivationKind kind, float[] pre, float[]? lin, float[] post, int rows, int cols)
     {
-        ForRows(rows, r =>
+        ForRows(rows, cols, r =>
         {
             var p = pre.AsSpan(r * cols, cols);
             var o = post.AsSpan(r * cols, cols);
@@ -259,7 +263,7 @@ internal static class Ops
         if (style == RotaryStyle.None) return;
         int half = rotaryDims / 2;
         float sign = inverse ? -1f : 1f;
-        ForRows(batch * positions, row =>
+        ForRows(batch * positions, heads * dh, row =>
         {
             int p = row % positions;
             for (int h = 0; h < heads; h++)
@@ -279,9 +283,16 @@ internal static class Ops
     }
 
     /// <summary>Runs body over rows in blocks on the engine's threads.</summary>
-    public static void ForRows(int rows, Action<int> body)
+    public static void ForRows(int rows, Action<int> body) => ForRows(rows, 0, body);
+
+    /// <summary>
+    /// Runs body over rows of <paramref name="width"/> floats, in tasks of at least <see cref="RowsPerTask"/> rows and
+    /// <see cref="MinFloatsPerTask"/> floats. Rows are independent, so how they are split never changes a result.
+    /// </summary>
+    public static void ForRows(int rows, int width, Action<int> body)
     {
-        int tasks = (rows + RowsPerTask - 1) / RowsPerTask;
+        int perTask = width > 0 ? Math.Max(RowsPerTask, MinFloatsPerTask / width) : RowsPerTask;
+        int tasks = (int)(((long)rows + perTask - 1) / perTask);
         if (tasks <= 1)
         {
             for (int r = 0; r < rows; r++) body(r);
@@ -289,8 +300,8 @@ internal static class Ops
         }
         Parallelism.For(0, tasks, t =>
         {
-            int r1 = Math.Min(rows, (t + 1) * RowsPerTask);
-            for (int r = t * RowsPerTask; r < r1; r++) body(r);
+            int r1 = (int)Math.Min(rows, (t + 1L) * perTask);
+            for (int r = t * perTask; r < r1; r++) body(r);
         });
     }
 
