@@ -154,7 +154,9 @@ public static class EdgePatching
                     }
                 }));
             }
-            bool record = prefixKey != null && prefix == null && Prefixes.GetOrCreateValue(batch).Count < MaxPrefixesPerBatch;
+            var recorded = prefixKey == null ? null : Prefixes.GetOrCreateValue(batch);
+            bool record = recorded != null && prefix == null && recorded.Count < MaxPrefixesPerBatch
+                && recorded.Values.Sum(p => p.Floats) + PrefixFloats(batch.Pairs.Length * batch.Positions, below, c) <= MaxPrefixFloatsPerBatch;
             using var pass = runs.Model.Run(batch.CleanTokens, new RunOptions
             {
                 Cache = record ? HookFilter.Where(h => cacheNames.Contains(h) || below.Contains(h) || h == HookNames.ResidPre(start)) : cache,
@@ -166,7 +168,7 @@ public static class EdgePatching
             {
                 // Copies: the pass's cached buffers go back to the engine's pool when it is disposed.
                 var outputs = below.ToDictionary(h => h, h => pass.Cache[h].Clone(), StringComparer.Ordinal);
-                Prefixes.GetOrCreateValue(batch).TryAdd(prefixKey!, new Prefix((float[])pass.Cache[HookNames.ResidPre(start)].Data.Clone(), outputs));
+                recorded!.TryAdd(prefixKey!, new Prefix((float[])pass.Cache[HookNames.ResidPre(start)].Data.Clone(), outputs));
             }
             values.AddRange(TaskMetric.Values(runs.Task.Metric, pass.Logits, batch.Pairs, batch.CleanLogProbs));
         }
@@ -235,10 +237,23 @@ public static class EdgePatching
     }
 
     /// <summary>resid_pre of the first patched block and the parent outputs below it, from a pass that computed them.</summary>
-    private sealed record Prefix(float[] ResidPre, Dictionary<string, Tensor> Outputs);
+    private sealed record Prefix(float[] ResidPre, Dictionary<string, Tensor> Outputs)
+    {
+        public long Floats { get; } = ResidPre.LongLength + Outputs.Values.Sum(t => (long)t.Length);
+    }
 
-    /// <summary>Recordings kept per batch: a large model's copies are megabytes each, and a search visits few keys.</summary>
+    /// <summary>Recordings kept per batch: a search visits few keys.</summary>
     private const int MaxPrefixesPerBatch = 32;
+
+    /// <summary>
+    /// Floats the recordings of one batch may hold (64 MB): a GPT-2-small-sized batch's recording is tens of megabytes
+    /// (every head output below the block), so 32 of them would be gigabytes; past the budget, passes run from block 0.
+    /// </summary>
+    private const long MaxPrefixFloatsPerBatch = 1L << 24;
+
+    /// <summary>What a recording of <paramref name="below"/> and one resid_pre holds, for <paramref name="rows"/> rows.</summary>
+    private static long PrefixFloats(int rows, string[] below, ModelConfig c)
+        => (long)rows * c.DModel * (1 + below.Sum(h => h.EndsWith(".hook_result", StringComparison.Ordinal) ? c.NHeads : 1));
 
     /// <summary>Recorded prefixes per batch, keyed by first patched block and the layers below it whose heads are cached.</summary>
     private static readonly ConditionalWeakTable<PairBatch, ConcurrentDictionary<string, Prefix>> Prefixes = new();
