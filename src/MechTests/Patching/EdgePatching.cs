@@ -156,7 +156,7 @@ public static class EdgePatching
             }
             var recorded = prefixKey == null ? null : Prefixes.GetOrCreateValue(batch);
             bool record = recorded != null && prefix == null && recorded.Count < MaxPrefixesPerBatch
-                && recorded.Values.Sum(p => p.Floats) + PrefixFloats(batch.Pairs.Length * batch.Positions, below, c) <= MaxPrefixFloatsPerBatch;
+                && recorded.Values.Sum(p => p.Floats) + PrefixFloats(batch.Pairs.Length * batch.Positions, below, start, c) <= MaxPrefixFloatsPerBatch;
             using var pass = runs.Model.Run(batch.CleanTokens, new RunOptions
             {
                 Cache = record ? HookFilter.Where(h => cacheNames.Contains(h) || below.Contains(h) || h == HookNames.ResidPre(start)) : cache,
@@ -252,8 +252,11 @@ public static class EdgePatching
     private const long MaxPrefixFloatsPerBatch = 1L << 24;
 
     /// <summary>What a recording of <paramref name="below"/> and one resid_pre holds, for <paramref name="rows"/> rows.</summary>
-    private static long PrefixFloats(int rows, string[] below, ModelConfig c)
-        => (long)rows * c.DModel * (1 + below.Sum(h => h.EndsWith(".hook_result", StringComparison.Ordinal) ? c.NHeads : 1));
+    private static long PrefixFloats(int rows, string[] below, int start, ModelConfig c)
+    {
+        int headOutputs = Enumerable.Range(0, start).Count(l => below.Contains(HookNames.Result(l)));
+        return (long)rows * c.DModel * (1 + below.Length - headOutputs + (long)headOutputs * c.NHeads);
+    }
 
     /// <summary>Recorded prefixes per batch, keyed by first patched block and the layers below it whose heads are cached.</summary>
     private static readonly ConditionalWeakTable<PairBatch, ConcurrentDictionary<string, Prefix>> Prefixes = new();
